@@ -1,0 +1,96 @@
+"""A real Celery worker, started as a subprocess against the test database and Redis.
+
+Tests that use it need `transaction=True` database access (the worker is another process and
+sees only committed data). `celery_worker` is function-scoped so every test starts from an
+empty queue; `start_celery_worker()` lets a test kill and restart workers itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env() -> dict[str, str]:
+    """The environment a child process needs to share this test session's DB and Redis."""
+    from django.conf import settings
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return env
+
+
+class Worker:
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.proc = proc
+        self.log = log
+
+    def kill(self) -> None:
+        """SIGKILL, as an OOM kill or a lost node would: no chance to ack or clean up."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def start_celery_worker(tmp_dir: Path, name: str = "w1", extra_env: dict[str, str] | None = None,
+                        concurrency: int = 2) -> Worker:
+    from config.celery import app
+
+    log = tmp_dir / f"celery-{name}.log"
+    env = {**worker_env(), **(extra_env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+         "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip",
+         "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited: {log.read_text()[-2000:]}")
+        replies = app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=0.5)
+        if replies:
+            return Worker(proc, log)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise RuntimeError(f"celery worker did not answer a ping in 30 s: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, tmp_path: Path) -> Iterator[Worker]:
+    from config.celery import app
+
+    app.control.purge()
+    worker = start_celery_worker(tmp_path)
+    yield worker
+    worker.stop()
