@@ -1,0 +1,67 @@
+"""Staff authentication: `Authorization: Bearer lst_...` (a StaffToken) or a Django staff
+session (the admin's users)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from licenseapi.keys import MalformedKey, parse_staff_token, secret_matches
+from licenseapi.models import StaffToken
+
+
+@dataclass
+class StaffPrincipal:
+    """What request.user is for a token: enough for DRF and for the change log's `actor`."""
+
+    token: StaffToken
+    is_authenticated: bool = True
+    is_staff: bool = True
+    is_active: bool = True
+
+    @property
+    def actor(self) -> str:
+        return f"staff-token:{self.token.name}"
+
+
+class StaffTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, value = header.partition(" ")
+        if scheme != self.keyword:
+            return None
+        try:
+            parts = parse_staff_token(value)
+        except MalformedKey:
+            raise exceptions.AuthenticationFailed("invalid staff token") from None
+        token = StaffToken.objects.filter(prefix=parts.prefix, revoked_at__isnull=True).first()
+        if token is None or not secret_matches(parts.secret, token.token_hash):
+            raise exceptions.AuthenticationFailed("invalid staff token")
+        StaffToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return StaffPrincipal(token), token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword  # makes DRF answer 401 (with WWW-Authenticate), not 403
+
+
+class IsLicenseStaff(permissions.BasePermission):
+    message = "staff token or staff session required"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "is_staff", False))
+
+
+def actor_of(request: Request) -> str:
+    user = request.user
+    if isinstance(user, StaffPrincipal):
+        return user.actor
+    return f"user:{user.get_username()}" if user is not None else "anonymous"

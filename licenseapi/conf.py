@@ -1,0 +1,73 @@
+"""License API settings. Each is read from Django settings when the project defines it
+(tests use override_settings), else from the environment variable of the same name, so the
+license API is configurable without editing the shared settings file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from config.env import env_bool, env_int, env_secret
+
+_INT_DEFAULTS: dict[str, tuple[int, int]] = {
+    # name: (default, minimum)
+    "LICENSE_ACTIVATION_TTL_SECONDS": (7 * 24 * 3600, 60),
+    "LICENSE_CERTIFICATE_TTL_SECONDS": (30 * 24 * 3600, 60),
+    "LICENSE_RATE_LIMIT_WINDOW_SECONDS": (60, 1),
+    "LICENSE_RATE_LIMIT_PER_KEY": (60, 1),
+    "LICENSE_RATE_LIMIT_PER_IP": (300, 1),
+    "LICENSE_API_MAX_BODY_BYTES": (16 * 1024, 256),
+    "LICENSE_TRUSTED_PROXIES": (0, 0),
+}
+
+
+def _setting(name: str, fallback: Any) -> Any:
+    return getattr(settings, name) if hasattr(settings, name) else fallback()
+
+
+def get_int(name: str) -> int:
+    default, minimum = _INT_DEFAULTS[name]
+    return int(_setting(name, lambda: env_int(name, default, minimum=minimum)))
+
+
+def activation_ttl() -> int:
+    return get_int("LICENSE_ACTIVATION_TTL_SECONDS")
+
+
+def certificate_ttl() -> int:
+    return get_int("LICENSE_CERTIFICATE_TTL_SECONDS")
+
+
+def max_body_bytes() -> int:
+    return get_int("LICENSE_API_MAX_BODY_BYTES")
+
+
+def rate_limits_enabled() -> bool:
+    return bool(
+        _setting("LICENSE_RATE_LIMIT_ENABLED", lambda: env_bool("LICENSE_RATE_LIMIT_ENABLED", True))
+    )
+
+
+def trusted_proxies() -> int:
+    """How many proxies in front of us append to X-Forwarded-For (GKE's HTTP(S) load balancer
+    appends two: client and its own address). 0 = use the socket address, since trusting the
+    header when nothing in front rewrites it would let any client pick its rate-limit bucket."""
+    return get_int("LICENSE_TRUSTED_PROXIES")
+
+
+def redis_url() -> str:
+    return str(settings.REDIS_URL)
+
+
+def redis_prefix() -> str:
+    return str(_setting("LICENSE_REDIS_PREFIX", lambda: "licenseapi:"))
+
+
+def signing_key_text() -> str | None:
+    value = _setting("LICENSE_SIGNING_KEY", lambda: env_secret("LICENSE_SIGNING_KEY"))
+    return str(value) if value else None
+
+
+def bench_bare_view() -> bool:
+    return env_bool("LICENSEAPI_BENCH_BARE", False)
