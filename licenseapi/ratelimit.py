@@ -1,6 +1,7 @@
 """Fixed-window rate limits in Redis, per license key and per client address.
 
-One pipelined round trip per request checks both buckets (INCR + EXPIRE NX each). When Redis
+One pipelined round trip per request checks both buckets (SET NX EX, then INCR, which keeps
+the TTL: works on every Redis version, unlike EXPIRE NX which needs 7.0). When Redis
 is unreachable the limiter fails open: validation is what paying customers' software depends
 on, so an outage of the limiter must not become an outage of the API. A short circuit-breaker
 keeps a dead Redis from adding its timeout to every request.
@@ -78,14 +79,14 @@ def check(endpoint: str, key_id: str | None, client_ip: str) -> Decision:
     try:
         pipe = get_client(conf.redis_url()).pipeline(transaction=False)
         for _scope, name, _limit in buckets:
+            pipe.set(name, 0, ex=window + 1, nx=True)
             pipe.incr(name)
-            pipe.expire(name, window + 1, nx=True)
         results = pipe.execute()
     except (redis.RedisError, OSError) as exc:
         _open_breaker(exc)
         return Decision(True)
     retry_after = max(1, int((slot + 1) * window - now + 0.999))
     for i, (scope, _name, limit) in enumerate(buckets):
-        if int(results[2 * i]) > limit:
+        if int(results[2 * i + 1]) > limit:
             return Decision(False, retry_after, scope)
     return Decision(True)

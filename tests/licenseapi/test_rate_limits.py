@@ -1,0 +1,49 @@
+"""Per-key and per-address limits in real Redis; Redis down = fail open."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+pytestmark = [pytest.mark.urls("licenseapi.urls"), pytest.mark.django_db]
+BASE = "/api/v1/licenses"
+
+
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=3, LICENSE_RATE_LIMIT_PER_IP=1000)
+def test_it_answers_429_with_retry_after_past_the_per_key_limit(api, issued):
+    for _ in range(3):
+        assert api.post(f"{BASE}/validate/", {"key": issued.key})[0] == 200
+    status, body, response = api.post(f"{BASE}/validate/", {"key": issued.key})
+    assert status == 429
+    assert 1 <= int(response["Retry-After"]) <= 61
+    assert body["error"] == "throttled" and "key" in body["detail"] and body["retry_after"] >= 1
+    # Another key from the same address is not affected.
+    other = f"LIC-AAAAAAAA-{'-'.join(['BBBBBBBB'] * 4)}"
+    assert api.post(f"{BASE}/validate/", {"key": other})[0] == 404
+
+
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=1000, LICENSE_RATE_LIMIT_PER_IP=2)
+def test_it_limits_per_client_address_across_keys_and_endpoints(api, issued):
+    assert api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": "m"})[0] == 201
+    assert api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": "m"})[0] == 200
+    status, _, response = api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": "m"})
+    assert status == 429 and response["Retry-After"]
+    # A different address has its own bucket.
+    status, _, _ = api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": "m"}, REMOTE_ADDR="10.9.9.9")
+    assert status == 200
+
+
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=1000, LICENSE_RATE_LIMIT_PER_IP=1, LICENSE_TRUSTED_PROXIES=2)
+def test_it_takes_the_client_address_from_the_load_balancer_when_told_to(api, issued):
+    lb = {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7, 10.0.0.1"}
+    assert api.post(f"{BASE}/validate/", {"key": issued.key}, **lb)[0] == 200
+    spoofed = {"HTTP_X_FORWARDED_FOR": "7.7.7.7, 203.0.113.7, 10.0.0.1"}
+    assert api.post(f"{BASE}/validate/", {"key": issued.key}, **spoofed)[0] == 429
+
+
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=1, REDIS_URL="redis://127.0.0.1:9/0")
+def test_it_keeps_validating_when_redis_is_down(api, issued, caplog):
+    for _ in range(3):
+        status, body, _ = api.post(f"{BASE}/validate/", {"key": issued.key})
+        assert status == 200 and body["valid"] is True
+    assert "rate limiting disabled" in caplog.text
