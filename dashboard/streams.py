@@ -59,7 +59,7 @@ def publish(stream: str, type_: str, data: dict[str, Any]) -> dict[str, Any] | N
     message = {"stream": stream, "seq": 0, "type": type_, "at": time.time(), "data": data}
     body = json.dumps(message, separators=(",", ":"), default=str)
     try:
-        seq, stored = client().eval(_PUBLISH, 2, *_keys(stream), body, REPLAY_LENGTH)
+        _seq, stored = client().eval(_PUBLISH, 2, *_keys(stream), body, REPLAY_LENGTH)
         message = json.loads(stored)
         async_to_sync(get_channel_layer().group_send)(
             group_name(stream), {"type": "live.message", "message": message}
@@ -78,8 +78,97 @@ def last_seq(stream: str) -> int:
 def since(stream: str, seq: int) -> list[dict[str, Any]] | None:
     """Messages after `seq`, oldest first; None when some have aged out of the replay log
     (the caller then sends a fresh snapshot instead)."""
-    entries = client().xrange(_keys(stream)[1], min=f"({seq}-1", max="+")
+    entries: Any = client().xrange(_keys(stream)[1], min=f"({seq}-1", max="+")
     messages = [json.loads(fields["m"]) for _, fields in entries]
     if seq < last_seq(stream) and (not messages or messages[0]["seq"] != seq + 1):
         return None
     return messages
+
+
+# --- Row streams (live-stream watcher) -----------------------------------------------------
+# The watcher publishes *rows* (a pod, an event, the rollout): each has a key within its
+# stream and a digest of its normalised content. One script compares the digest with the last
+# one published for that key, and only when it differs assigns the next seq, appends to the
+# replay log and stores the message as the row's current state. So a re-list after a 410, a
+# reconnect or a new leader publishes nothing that did not change; and the state hash read
+# together with the seq (`state()`) is an exact snapshot at that seq. The optional fence is
+# the watcher's lease: a watcher that lost it can no longer publish anything.
+_PUBLISH_ROW = """
+if ARGV[6] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[6] then return {-1, ''} end
+if ARGV[3] ~= '' then
+  if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[4] then return {0, ''} end
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+  redis.call('EXPIRE', KEYS[3], 604800)
+end
+local seq = redis.call('INCR', KEYS[1])
+local body = string.gsub(ARGV[1], '"seq":0', '"seq":' .. seq, 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'm', body)
+if ARGV[5] == 'set' then
+  redis.call('HSET', KEYS[4], ARGV[3], body)
+elseif ARGV[5] == 'del' then
+  redis.call('HDEL', KEYS[4], ARGV[3])
+end
+redis.call('EXPIRE', KEYS[1], 604800)
+redis.call('EXPIRE', KEYS[2], 604800)
+redis.call('EXPIRE', KEYS[4], 604800)
+return {seq, body}
+"""
+
+_STATE = """
+return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2])}
+"""
+
+
+def row_keys(stream: str) -> tuple[str, str, str, str]:
+    seq_key, log_key = _keys(stream)
+    return seq_key, log_key, f"live:digest:{stream}", f"live:state:{stream}"
+
+
+def encode(stream: str, type_: str, data: dict[str, Any]) -> str:
+    message = {"stream": stream, "seq": 0, "type": type_, "at": time.time(), "data": data}
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
+def row_args(
+    stream: str, type_: str, data: dict[str, Any], *, key: str = "", digest: str = "",
+    mode: str = "set", fence: tuple[str, str] | None = None,
+) -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of the row script (shared by the sync and the watcher's async client)."""
+    keys = [*row_keys(stream), fence[0] if fence else "live:nofence"]
+    token = fence[1] if fence else ""
+    args = [encode(stream, type_, data), REPLAY_LENGTH, key, digest, mode, token]
+    return keys, args
+
+
+def publish_row(stream: str, type_: str, data: dict[str, Any], *, key: str = "",
+                digest: str = "", mode: str = "set",
+                fence: tuple[str, str] | None = None) -> dict[str, Any] | None:
+    """Publish `data` as the new state of row `key` unless its `digest` is unchanged (None);
+    mode "set" keeps it in the stream's state, "del" removes the row, "none" keeps nothing."""
+    keys, args = row_args(stream, type_, data, key=key, digest=digest, mode=mode, fence=fence)
+    seq, stored = client().eval(_PUBLISH_ROW, len(keys), *keys, *args)
+    if int(seq) <= 0:
+        return None
+    message: dict[str, Any] = json.loads(stored)
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            group_name(stream), {"type": "live.message", "message": message}
+        )
+    except Exception:
+        log.warning("could not fan out %s on %s", type_, stream, exc_info=True)
+    return message
+
+
+def state(stream: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    """(seq, {row key: last message}) read atomically: the rows are exactly the effect of
+    messages 1..seq, so a client given this snapshot continues with seq + 1."""
+    seq_key, _, _, state_key = row_keys(stream)
+    seq, flat = client().eval(_STATE, 2, seq_key, state_key)
+    rows = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
+    return int(seq), rows
+
+
+def forget_rows(stream: str, keys: list[str]) -> None:
+    """Drop rows from the snapshot state without publishing (old events past the window)."""
+    if keys:
+        client().hdel(row_keys(stream)[3], *keys)
