@@ -1,0 +1,428 @@
+"""Kubernetes through the official client (36.x), returning the API's own JSON as dicts.
+
+Every read uses `_preload_content=False` and parses the body, so callers (and the pure
+functions in dashboard/rollout.py) see exactly what the API server sent: camelCase keys,
+`metadata.annotations`, `status.conditions`... the same shape watches deliver.
+Every call carries `_request_timeout`; errors become AdapterError (see `map_error`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from .errors import AdapterError, retryable_status
+from .types import UndoResult
+
+T = TypeVar("T")
+
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+HASH_LABEL = "pod-template-hash"
+# Annotations `kubectl rollout undo` keeps from the Deployment (the rest come from the RS).
+UNDO_KEEP = (
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+)
+
+_clients: dict[tuple[Any, ...], client.ApiClient] = {}
+_clients_lock = threading.Lock()
+
+
+def map_error(exc: BaseException, what: str) -> AdapterError:
+    """ApiException / urllib3 / socket errors -> AdapterError(retryable=...)."""
+    if isinstance(exc, AdapterError):
+        return exc
+    if isinstance(exc, ApiException):
+        status = int(exc.status or 0)
+        message = exc.reason or ""
+        try:
+            body = json.loads(exc.body) if exc.body else {}
+            message = body.get("message") or message
+        except (TypeError, ValueError):
+            pass
+        if status == 0:
+            return AdapterError(f"Kubernetes {what}: {message}", retryable=True, api="kube")
+        return AdapterError(
+            f"Kubernetes {what} failed ({status}): {message}",
+            retryable=retryable_status(status),
+            status=status,
+            api="kube",
+        )
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError | TimeoutError):
+        return AdapterError(
+            f"Kubernetes {what} did not answer: {exc.__class__.__name__}: {exc}",
+            retryable=True,
+            api="kube",
+        )
+    return AdapterError(f"Kubernetes {what}: {exc!r}", retryable=False, api="kube")
+
+
+def api_client_for(
+    kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False
+) -> client.ApiClient:
+    """One ApiClient per (kubeconfig, context) per process (pools must not cross a fork)."""
+    key = (os.getpid(), kubeconfig or "", context or "", in_cluster)
+    with _clients_lock:
+        api = _clients.get(key)
+        if api is None:
+            try:
+                if in_cluster:
+                    cfg = client.Configuration()
+                    config.load_incluster_config(client_configuration=cfg)
+                    api = client.ApiClient(cfg)
+                else:
+                    api = config.new_client_from_config(
+                        config_file=kubeconfig or None, context=context or None,
+                        persist_config=False,
+                    )
+            except (config.ConfigException, OSError, ValueError) as exc:
+                raise AdapterError(
+                    f"cannot load Kubernetes config {kubeconfig or '(default)'}"
+                    f"{' context ' + context if context else ''}: {exc}",
+                    retryable=False,
+                    api="kube",
+                ) from exc
+            _clients[key] = api
+        return api
+
+
+def selector_string(selector: dict[str, Any] | str | None) -> str:
+    """A LabelSelector (matchLabels + matchExpressions) as a label-selector query string."""
+    if selector is None:
+        return ""
+    if isinstance(selector, str):
+        return selector
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if op == "In":
+            parts.append(f"{key} in ({','.join(values)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(values)})")
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    if not parts and "matchLabels" not in selector and "matchExpressions" not in selector:
+        # A plain {label: value} mapping is accepted too.
+        parts = [f"{k}={v}" for k, v in sorted(selector.items())]
+    return ",".join(parts)
+
+
+def revision_of(obj: dict[str, Any]) -> int:
+    try:
+        return int(((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def template_without_hash(template: dict[str, Any]) -> dict[str, Any]:
+    tpl = copy.deepcopy(template or {})
+    labels = (tpl.get("metadata") or {}).get("labels")
+    if labels:
+        labels.pop(HASH_LABEL, None)
+    return tpl
+
+
+class KubeAdapter:
+    """Calls on one cluster.
+
+    `cluster` is anything with `kubeconfig_path`, `context` and `in_cluster` attributes
+    (the Cluster model, or a SimpleNamespace in tests); an empty kubeconfig_path means
+    settings.KUBECONFIG. Or pass `api_client` directly. `timeout` is (connect, read) seconds.
+    """
+
+    def __init__(
+        self,
+        cluster: Any = None,
+        *,
+        api_client: client.ApiClient | None = None,
+        timeout: float | tuple[float, float] = (5.0, 20.0),
+    ) -> None:
+        if api_client is None:
+            kubeconfig = getattr(cluster, "kubeconfig_path", "") or None
+            if kubeconfig is None and not getattr(cluster, "in_cluster", False):
+                from django.conf import settings
+
+                kubeconfig = getattr(settings, "KUBECONFIG", None)
+            api_client = api_client_for(
+                kubeconfig,
+                getattr(cluster, "context", "") or None,
+                bool(getattr(cluster, "in_cluster", False)),
+            )
+        self.api_client = api_client
+        self.apps = client.AppsV1Api(api_client)
+        self.core = client.CoreV1Api(api_client)
+        self.timeout = timeout
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _json(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            resp = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+            return json.loads(resp.data or b"null")
+        except ValueError as exc:
+            raise AdapterError(
+                f"Kubernetes {what}: bad JSON: {exc}", retryable=True, api="kube"
+            ) from exc
+        except Exception as exc:
+            raise map_error(exc, what) from exc
+
+    # -- reads -----------------------------------------------------------------------------
+    def deployment(self, ns: str, name: str) -> dict[str, Any]:
+        """The Deployment as the API's JSON."""
+        return self._json(
+            f"get deployment {ns}/{name}", self.apps.read_namespaced_deployment, name, ns
+        )
+
+    def replicasets(self, ns: str, deployment: dict[str, Any] | str) -> list[dict[str, Any]]:
+        """ReplicaSets controlled by the Deployment (its selector + controller ownerRef),
+        oldest revision first. Pass the Deployment dict to save a GET."""
+        dep = self.deployment(ns, deployment) if isinstance(deployment, str) else deployment
+        uid = dep["metadata"].get("uid")
+        items = self._json(
+            f"list replicasets of {ns}/{dep['metadata']['name']}",
+            self.apps.list_namespaced_replica_set,
+            ns,
+            label_selector=selector_string(dep["spec"].get("selector")),
+        ).get("items", [])
+        owned = [
+            rs for rs in items
+            if any(
+                ref.get("controller") and ref.get("uid") == uid
+                for ref in rs["metadata"].get("ownerReferences") or []
+            )
+        ]
+        return sorted(
+            owned, key=lambda rs: (revision_of(rs), rs["metadata"].get("creationTimestamp", ""))
+        )
+
+    def pods(self, ns: str, selector: dict[str, Any] | str) -> list[dict[str, Any]]:
+        """Pods matching a label selector (a query string, a LabelSelector or a label map)."""
+        return self._json(
+            f"list pods in {ns}",
+            self.core.list_namespaced_pod,
+            ns,
+            label_selector=selector_string(selector),
+        ).get("items", [])
+
+    def events(
+        self,
+        ns: str,
+        since: datetime | None = None,
+        involved_names: Iterable[str] | None = None,
+        field_selector: str = "",
+    ) -> list[dict[str, Any]]:
+        """core/v1 Events in `ns`, oldest first.
+
+        `field_selector` goes to the server (e.g. "type=Warning" or
+        "involvedObject.kind=Pod"); `involved_names` (names of the Deployment, its
+        ReplicaSets and pods) and `since` (last seen at/after) filter in the client, since
+        field selectors have no set membership.
+        """
+        kwargs: dict[str, Any] = {}
+        if field_selector:
+            kwargs["field_selector"] = field_selector
+        items = self._json(
+            f"list events in {ns}", self.core.list_namespaced_event, ns, **kwargs
+        ).get("items", [])
+        names = set(involved_names) if involved_names is not None else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        out = []
+        for ev in items:
+            if names is not None and (ev.get("involvedObject") or {}).get("name") not in names:
+                continue
+            if since is not None:
+                at = event_time(ev)
+                if at is not None and at < since:
+                    continue
+            out.append(ev)
+        epoch = datetime.min.replace(tzinfo=UTC)
+        return sorted(out, key=lambda e: event_time(e) or epoch)
+
+    def pod_log(
+        self, ns: str, pod: str, container: str, tail_lines: int = 25, previous: bool = False
+    ) -> str:
+        """The container's log tail (`previous=True`: the last terminated instance)."""
+        try:
+            resp = self.core.read_namespaced_pod_log(
+                pod, ns, container=container, tail_lines=tail_lines, previous=previous,
+                _preload_content=False, _request_timeout=self.timeout,
+            )
+            return bytes(resp.data or b"").decode("utf-8", errors="replace")
+        except Exception as exc:
+            raise map_error(exc, f"log of {ns}/{pod}/{container}") from exc
+
+    def recent_logs(self, ns: str, pod: str, container: str, tail_lines: int = 25) -> list[str]:
+        """Best-effort last lines for a failure summary: the current instance, else (for a
+        crash-looping container that is waiting) the previous one; [] when neither is there."""
+        for previous in (False, True):
+            try:
+                text = self.pod_log(ns, pod, container, tail_lines, previous=previous)
+            except AdapterError:
+                continue
+            lines = text.splitlines()
+            if lines:
+                return lines[-tail_lines:]
+        return []
+
+    # -- writes ----------------------------------------------------------------------------
+    def _patch(self, what: str, ns: str, name: str, body: Any) -> dict[str, Any]:
+        # A dict body goes out as strategic-merge-patch, a list as json-patch (client 36).
+        return self._json(what, self.apps.patch_namespaced_deployment, name, ns, body)
+
+    def set_image(
+        self, ns: str, name: str, container: str, image: str, change_cause: str = ""
+    ) -> int:
+        """`kubectl set image` + change-cause: a strategic merge patch of the container's
+        image (merged by container name, so probes/env/sidecars stay) and the
+        kubernetes.io/change-cause annotation. Returns the new metadata.generation.
+        Refuses (non-retryable) a container name the Deployment does not have, since the
+        merge would otherwise add a new container."""
+        dep = self.deployment(ns, name)
+        names = [c.get("name") for c in dep["spec"]["template"]["spec"].get("containers", [])]
+        if container not in names:
+            raise AdapterError(
+                f'unable to find container named "{container}" in deployment {ns}/{name} '
+                f"(has {', '.join(n for n in names if n) or 'none'})",
+                retryable=False,
+                status=422,
+                api="kube",
+            )
+        body: dict[str, Any] = {
+            "spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}
+        }
+        if change_cause:
+            body["metadata"] = {"annotations": {CHANGE_CAUSE: change_cause}}
+        out = self._patch(f"set image on {ns}/{name}", ns, name, body)
+        return int(out["metadata"].get("generation", 0))
+
+    def undo(
+        self, ns: str, name: str, to_revision: int | None = None, change_cause: str = ""
+    ) -> UndoResult:
+        """`kubectl rollout undo [--to-revision=N]`: patch the Deployment's template back
+        to that ReplicaSet's (minus pod-template-hash), annotations as kubectl builds them,
+        plus `change_cause` when given. Default: the previous (second-highest) revision.
+        Refuses a paused Deployment and an unknown revision (non-retryable)."""
+        dep = self.deployment(ns, name)
+        if dep["spec"].get("paused"):
+            raise AdapterError(
+                f"you cannot rollback a paused deployment {ns}/{name}; resume it first",
+                retryable=False, status=409, api="kube",
+            )
+        by_revision = {
+            revision_of(rs): rs for rs in self.replicasets(ns, dep) if revision_of(rs) > 0
+        }
+        if to_revision:
+            target = by_revision.get(to_revision)
+            if target is None:
+                raise AdapterError(
+                    f"unable to find specified revision {to_revision} in history of {ns}/{name}",
+                    retryable=False, status=404, api="kube",
+                )
+        else:
+            revisions = sorted(by_revision)
+            if len(revisions) < 2:
+                raise AdapterError(
+                    f'no rollout history found for deployment "{name}"',
+                    retryable=False, status=404, api="kube",
+                )
+            to_revision = revisions[-2]
+            target = by_revision[to_revision]
+        template = template_without_hash(target["spec"]["template"])
+        image = _first_image(template)
+        generation = int(dep["metadata"].get("generation", 0))
+        if template == template_without_hash(dep["spec"]["template"]):
+            return UndoResult(to_revision, generation, skipped=True, image=image)
+        current = dep["metadata"].get("annotations") or {}
+        annotations = {k: v for k, v in current.items() if k in UNDO_KEEP}
+        for key, value in (target["metadata"].get("annotations") or {}).items():
+            if key not in UNDO_KEEP:
+                annotations[key] = value
+        if change_cause:
+            annotations[CHANGE_CAUSE] = change_cause
+        patch = [
+            {"op": "replace", "path": "/spec/template", "value": template},
+            {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+        ]
+        out = self._patch(f"undo {ns}/{name} to revision {to_revision}", ns, name, patch)
+        return UndoResult(to_revision, int(out["metadata"].get("generation", 0)), False, image)
+
+    def pause(self, ns: str, name: str) -> int:
+        """spec.paused=true (idempotent). Returns metadata.generation."""
+        out = self._patch(f"pause {ns}/{name}", ns, name, {"spec": {"paused": True}})
+        return int(out["metadata"].get("generation", 0))
+
+    def resume(self, ns: str, name: str) -> int:
+        """Clear spec.paused (a null removes it, as kubectl's patch does). Idempotent."""
+        out = self._patch(f"resume {ns}/{name}", ns, name, {"spec": {"paused": None}})
+        return int(out["metadata"].get("generation", 0))
+
+    # -- service proxy ---------------------------------------------------------------------
+    def proxy_get(self, ns: str, service: str, port: int | str, path: str) -> tuple[int, str]:
+        """GET through the API server's service proxy:
+        /api/v1/namespaces/{ns}/services/{service}:{port}/proxy/{path}.
+
+        Returns (status, body) for any HTTP answer, 503 and other 5xx included (the
+        service or the proxy said no: verification just counts it as not healthy).
+        Raises AdapterError for 401/403 (misconfigured access, not retryable) and for
+        connection errors/timeouts (retryable)."""
+        resource = f"/api/v1/namespaces/{ns}/services/{service}:{port}/proxy/{path.lstrip('/')}"
+        try:
+            resp = self.api_client.call_api(
+                resource, "GET",
+                header_params={"Accept": "*/*"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=self.timeout,
+            )
+            return int(resp.status), bytes(resp.data or b"").decode("utf-8", errors="replace")
+        except ApiException as exc:
+            status = int(exc.status or 0)
+            if status in (401, 403) or status == 0:
+                raise map_error(exc, f"proxy GET {resource}") from exc
+            body = exc.body or ""
+            if isinstance(body, bytes):
+                body = body.decode("utf-8", "replace")
+            return status, body
+        except Exception as exc:
+            raise map_error(exc, f"proxy GET {resource}") from exc
+
+
+def _first_image(template: dict[str, Any]) -> str:
+    containers = (template.get("spec") or {}).get("containers") or []
+    return containers[0].get("image", "") if containers else ""
+
+
+def event_time(ev: dict[str, Any]) -> datetime | None:
+    """When an event was last seen: lastTimestamp, series.lastObservedTime, eventTime or
+    firstTimestamp (events.k8s.io-written events lack the legacy fields)."""
+    for raw in (
+        ev.get("lastTimestamp"),
+        (ev.get("series") or {}).get("lastObservedTime"),
+        ev.get("eventTime"),
+        ev.get("firstTimestamp"),
+        (ev.get("metadata") or {}).get("creationTimestamp"),
+    ):
+        if raw:
+            try:
+                at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return None
