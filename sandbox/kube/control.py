@@ -1,0 +1,160 @@
+"""The sandbox's own control API under /sandbox/v1/ on the Kubernetes port.
+
+POST/GET /sandbox/v1/chaos            {"api": "kube"|"cloudbuild", "error_rate", "error_codes",
+                                       "latency_ms"}
+POST     /sandbox/v1/chaos/drop-watches  close every open watch now
+POST     /sandbox/v1/chaos/expire        every resourceVersion older than now answers 410
+GET      /sandbox/v1/metrics          {"watches": {"pods/default": n}, "requests": {...}}
+POST     /sandbox/v1/reset            back to the state right after start
+GET      /sandbox/v1/changes?since=RV [{"resourceVersion", "at", "kind", "namespace", "name",
+                                       "type"}] from the bounded history ring
+POST     /sandbox/v1/clock/advance    {"seconds": n} moves the simulated clock forward
+GET      /sandbox/v1/images           the registry's images (for debugging)
+POST     /sandbox/v1/images           {"image": "repo:tag", "commit": "..."} pre-loads one
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ..chaos import ApiChaos
+from ..registry import split_reference
+from .resources import RESOURCES
+
+
+def _cluster(request: web.Request) -> Any:
+    from .server import CLUSTER
+
+    return request.app[CLUSTER]
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+
+
+def _chaos_view(c: ApiChaos) -> dict[str, Any]:
+    return {"error_rate": c.error_rate, "error_codes": list(c.error_codes),
+            "latency_ms": c.latency_ms}
+
+
+async def get_chaos(request: web.Request) -> web.Response:
+    chaos = _cluster(request).chaos
+    return _json({"kube": _chaos_view(chaos.kube), "cloudbuild": _chaos_view(chaos.cloudbuild)})
+
+
+async def set_chaos(request: web.Request) -> web.Response:
+    chaos = _cluster(request).chaos
+    try:
+        body = await request.json()
+        settings = chaos.for_api(body.get("api", "kube"))
+        if "error_rate" in body:
+            settings.error_rate = float(body["error_rate"])
+        if "error_codes" in body:
+            settings.error_codes = tuple(int(c) for c in body["error_codes"]) or (500,)
+        if "latency_ms" in body:
+            settings.latency_ms = int(body["latency_ms"])
+    except (ValueError, TypeError, AttributeError) as exc:
+        return _json({"error": str(exc)}, 400)
+    return await get_chaos(request)
+
+
+async def drop_watches(request: web.Request) -> web.Response:
+    return _json({"dropped": _cluster(request).hub.drop_all()})
+
+
+async def expire(request: web.Request) -> web.Response:
+    cluster = _cluster(request)
+    cluster.store.expire_all()
+    return _json({"expired_below": cluster.store.expired_below})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    cluster = _cluster(request)
+    cb = cluster.cloudbuild_app
+    cb_count = 0
+    if cb is not None:
+        try:
+            cb_count = int(cb["request_count"])
+        except (KeyError, TypeError, ValueError):
+            cb_count = 0
+    objects = {r.plural if not r.group else f"{r.plural}.{r.group}": len(
+        cluster.store.list(r)) for r in RESOURCES}
+    return _json({
+        "watches": cluster.hub.counts(),
+        "requests": {"kube": cluster.requests, "cloudbuild": cb_count},
+        "resourceVersion": cluster.store.rv,
+        "objects": objects,
+    })
+
+
+async def reset(request: web.Request) -> web.Response:
+    cluster = _cluster(request)
+    cluster.reset()
+    cb = cluster.cloudbuild_app
+    if cb is not None:
+        try:
+            reset_cb = cb["reset"]
+        except KeyError:
+            reset_cb = None
+        if callable(reset_cb):
+            result = reset_cb()
+            if hasattr(result, "__await__"):
+                await result
+    return _json({"status": "reset", "resourceVersion": cluster.store.rv})
+
+
+async def changes(request: web.Request) -> web.Response:
+    store = _cluster(request).store
+    try:
+        since = int(request.query.get("since", "0"))
+    except ValueError:
+        return _json({"error": "since must be an integer resourceVersion"}, 400)
+    out = [{
+        "resourceVersion": str(c.rv), "at": round(c.at, 3), "kind": c.new.get("kind"),
+        "namespace": c.new["metadata"].get("namespace", ""), "name": c.new["metadata"]["name"],
+        "type": c.type,
+    } for c in store.changes_since(since)]
+    return _json(out)
+
+
+async def advance(request: web.Request) -> web.Response:
+    cluster = _cluster(request)
+    try:
+        seconds = float((await request.json()).get("seconds", 0))
+    except (ValueError, TypeError, AttributeError) as exc:
+        return _json({"error": str(exc)}, 400)
+    cluster.clock.advance(seconds)
+    return _json({"offset": cluster.clock.offset, "now": cluster.clock.now()})
+
+
+async def list_images(request: web.Request) -> web.Response:
+    registry = _cluster(request).registry
+    with registry._lock:
+        images = list(registry._by_digest.values())
+    return _json([{"repository": i.repository, "tag": i.tag, "digest": i.digest,
+                   "commit": i.commit} for i in images])
+
+
+async def push_image(request: web.Request) -> web.Response:
+    body = await request.json()
+    repository, tag, _ = split_reference(body["image"])
+    image = _cluster(request).registry.push(repository, tag or "latest", body.get("commit", ""))
+    return _json({"repository": image.repository, "tag": image.tag, "digest": image.digest,
+                  "commit": image.commit}, 201)
+
+
+def add_control_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/sandbox/v1/chaos", get_chaos)
+    r.add_post("/sandbox/v1/chaos", set_chaos)
+    r.add_post("/sandbox/v1/chaos/drop-watches", drop_watches)
+    r.add_post("/sandbox/v1/chaos/expire", expire)
+    r.add_get("/sandbox/v1/metrics", metrics)
+    r.add_post("/sandbox/v1/reset", reset)
+    r.add_get("/sandbox/v1/changes", changes)
+    r.add_post("/sandbox/v1/clock/advance", advance)
+    r.add_get("/sandbox/v1/images", list_images)
+    r.add_post("/sandbox/v1/images", push_image)

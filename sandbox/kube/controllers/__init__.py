@@ -1,0 +1,1 @@
+"""Simulated cluster controllers: deployment, replicaset, scheduler + kubelet, garbage collector."""

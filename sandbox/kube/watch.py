@@ -1,0 +1,76 @@
+"""Watch fan-out: each open watch is a queue of pre-encoded event lines.
+
+A change is offered to every watcher of its collection; the watcher decides, from whether
+the old and the new state match its selectors, whether that is ADDED, MODIFIED or DELETED
+for it (an object that stops matching a selector is DELETED for that watcher).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .store import Change, encode_event
+
+Obj = dict[str, Any]
+CLOSE = b""  # sentinel: the server closes this stream
+
+
+@dataclass(eq=False)
+class Watcher:
+    key: str  # storage key of the watched collection
+    label: str  # for metrics, e.g. "pods/default"
+    match: Callable[[Obj], bool]
+    transform: Callable[[Obj], Obj] | None = None  # e.g. core Event -> events.k8s.io Event
+    queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
+
+    def offer(self, change: Change) -> None:
+        if change.key != self.key:
+            return
+        was = change.old is not None and change.type != "ADDED" and self.match(change.old)
+        now = self.match(change.new)
+        if change.type == "DELETED":
+            event = "DELETED" if (was or now) else None
+        elif now:
+            event = "MODIFIED" if was else "ADDED"
+        else:
+            event = "DELETED" if was else None
+        if event is None:
+            return
+        if self.transform is None:
+            self.queue.put_nowait(change.line(event))
+        else:
+            self.queue.put_nowait(encode_event(event, self.transform(change.new)))
+
+    def close(self) -> None:
+        self.queue.put_nowait(CLOSE)
+
+
+class WatchHub:
+    def __init__(self) -> None:
+        self.watchers: set[Watcher] = set()
+
+    def on_change(self, change: Change) -> None:
+        for w in self.watchers:
+            w.offer(change)
+
+    def add(self, watcher: Watcher) -> None:
+        self.watchers.add(watcher)
+
+    def discard(self, watcher: Watcher) -> None:
+        self.watchers.discard(watcher)
+
+    def drop_all(self) -> int:
+        """Chaos: close every open watch now, as an apiserver restart would."""
+        dropped = list(self.watchers)
+        for w in dropped:
+            w.close()
+        return len(dropped)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for w in self.watchers:
+            out[w.label] = out.get(w.label, 0) + 1
+        return out
