@@ -40,8 +40,17 @@ class KeyRequest(StrictSerializer):
     key = KeyField(help_text="The license key, LIC-XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX.")
 
 
+class StringRegexField(serializers.RegexField):
+    """No coercion: a number where a fingerprint belongs is a client bug worth reporting."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class MachineRequest(KeyRequest):
-    fingerprint = serializers.RegexField(
+    fingerprint = StringRegexField(
         r"^[\x21-\x7e]+$",
         max_length=128,
         help_text="Stable machine id (printable ASCII, no spaces).",

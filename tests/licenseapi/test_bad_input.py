@@ -1,0 +1,84 @@
+"""Whatever a client sends, the answer is a JSON 4xx naming the problem, never a 500, and
+nothing is half-written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client, override_settings
+
+from licenseapi.models import Activation, License
+
+pytestmark = [pytest.mark.urls("licenseapi.urls"), pytest.mark.django_db]
+BASE = "/api/v1/licenses"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "LIC-", "not a key", "LIC-AAAAAAAA-BBBB", "LIC-AAAAAAA1-" + "-".join(["BBBBBBBB"] * 4), "x" * 10_000, 42, None, ["LIC"]],
+)
+def test_it_rejects_malformed_keys_with_400_naming_the_field(api, key):
+    status, body, _ = api.post(f"{BASE}/validate/", {"key": key})
+    assert status == 400
+    assert body["error"] == "invalid_request" and "key" in body["fields"]
+
+
+def test_it_names_unknown_fields(api, issued):
+    status, body, _ = api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprnt": "m1", "extra": 1})
+    assert status == 400
+    assert body["error"] == "unknown_fields"
+    assert set(body["fields"]) >= {"fingerprnt", "extra"}
+    assert not Activation.objects.exists()
+
+
+def test_it_requires_json_content_type(issued):
+    response = Client().post(f"{BASE}/validate/", f"key={issued.key}", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+    assert "application/json" in response.json()["detail"]
+
+
+def test_it_explains_invalid_json(issued):
+    response = Client().post(f"{BASE}/validate/", '{"key": ', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "parse_error" and "JSON" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("payload", ["[]", '"LIC"', "null", "123"])
+def test_it_wants_a_json_object(payload):
+    response = Client().post(f"{BASE}/validate/", payload, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+@override_settings(LICENSE_API_MAX_BODY_BYTES=1024)
+def test_it_refuses_oversized_bodies_with_413(issued):
+    body = json.dumps({"key": issued.key, "fingerprint": "m", "hostname": "h" * 2000})
+    response = Client().post(f"{BASE}/activate/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large" and "1024" in response.json()["detail"]
+    assert not Activation.objects.exists()
+
+
+def test_it_validates_fingerprints(api, issued):
+    for fingerprint in ["", "has space", "x" * 129, 5]:
+        status, body, _ = api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": fingerprint})
+        assert status == 400 and "fingerprint" in body["fields"]
+    assert not Activation.objects.exists()
+
+
+def test_it_answers_json_for_unknown_endpoints_and_methods(api):
+    status, body, _ = api.get(f"{BASE}/validate/")
+    assert status == 405 and body["error"] == "method_not_allowed"
+    response = Client().get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+
+
+def test_it_rejects_bad_staff_input_without_writing(staff_api, product):
+    status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", "seats": 0})
+    assert status == 400 and "seats" in body["fields"]
+    status, body, _ = staff_api.post(f"{BASE}/", {"product": "no-such-product"})
+    assert status == 400 and "product" in body["fields"]
+    status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", "expires_at": "tomorrow"})
+    assert status == 400 and "expires_at" in body["fields"]
+    assert not License.objects.exists()
