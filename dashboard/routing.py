@@ -2,4 +2,9 @@
 
 from django.urls import path
 
-websocket_urlpatterns: list = []
+from dashboard import consumers
+
+websocket_urlpatterns: list = [
+    path("ws/services/<slug:name>/", consumers.ServiceConsumer.as_asgi()),
+    path("ws/releases/<int:id>/", consumers.ReleaseConsumer.as_asgi()),
+]

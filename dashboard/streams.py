@@ -96,8 +96,14 @@ def since(stream: str, seq: int) -> list[dict[str, Any]] | None:
 _PUBLISH_ROW = """
 if ARGV[6] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[6] then return {-1, ''} end
 if ARGV[3] ~= '' then
-  if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[4] then return {0, ''} end
-  redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+  local old = redis.call('HGET', KEYS[3], ARGV[3])
+  if ARGV[5] == 'del' then
+    if not old then return {0, ''} end
+    redis.call('HDEL', KEYS[3], ARGV[3])
+  else
+    if old == ARGV[4] then return {0, ''} end
+    redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+  end
   redis.call('EXPIRE', KEYS[3], 604800)
 end
 local seq = redis.call('INCR', KEYS[1])
@@ -169,6 +175,7 @@ def state(stream: str) -> tuple[int, dict[str, dict[str, Any]]]:
 
 
 def forget_rows(stream: str, keys: list[str]) -> None:
-    """Drop rows from the snapshot state without publishing (old events past the window)."""
+    """Drop rows from the snapshot state without publishing (old events past the window);
+    their digests stay, so they are not published again."""
     if keys:
         client().hdel(row_keys(stream)[3], *keys)

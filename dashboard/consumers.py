@@ -1,0 +1,194 @@
+"""WebSockets /ws/services/<name>/ and /ws/releases/<id>/: a snapshot, then live messages.
+
+Auth: the admin session (staff who may view the service) or an API token with the "read"
+scope (`Authorization: Bearer <token>` header, for non-browser clients). Refusals are sent
+after accept() as close codes, so the page can say why: 4401 not signed in, 4403 not allowed,
+4404 no such service/release.
+
+Ordering: each connection delivers a gapless, duplicate-free run of seq numbers. It joins the
+group before reading the replay or the snapshot; live messages at or below what it already
+sent are dropped; a live message that skips ahead (the channel layer dropped one for this
+connection, or two publishers' messages crossed) is filled from the replay log first; if the
+log no longer has them the connection gets a fresh snapshot. Resume: `?since=<seq>` on the
+URL, or a {"resume": <seq>} message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.serializers.json import DjangoJSONEncoder
+
+from dashboard import podlogs, snapshots, streams
+
+log = logging.getLogger(__name__)
+REFRESH_SECONDS = podlogs.VIEWER_REFRESH  # group membership and viewer presence
+UNAUTHENTICATED, FORBIDDEN, NOT_FOUND = 4401, 4403, 4404
+
+
+def _since(stream: str, seq: int) -> list[dict[str, Any]] | None:
+    if seq > streams.last_seq(stream):
+        return None  # the client's numbers are not ours (Redis was reset): start afresh
+    return streams.since(stream, seq)
+
+
+def _token_user(raw: str, service_name: str) -> tuple[Any, bool]:
+    """(user, allowed by the token's scope/services) for a bearer token, (None, False) if
+    unknown, revoked, expired or its user is inactive."""
+    try:
+        from dashboard.api.models import ApiToken, hash_token
+    except ImportError:  # the API app is not installed: sessions only
+        return None, False
+    token = ApiToken.objects.usable().select_related("user").filter(
+        token_hash=hash_token(raw)).first()
+    if token is None or not token.user.is_active:
+        return None, False
+    return token.user, token.has_scope("read") and token.allows_service(service_name)
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    kind = ""  # "service" | "release"
+
+    stream = ""
+    last = 0
+    joined = False
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        return json.dumps(content, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+    async def connect(self) -> None:
+        await self.accept()
+        code = await database_sync_to_async(self._authorize)()
+        if code:
+            await self.close(code=code)
+            return
+        self.stream = self.target_stream
+        self.group = streams.group_name(self.stream)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.joined = True
+        if self.kind == "release":
+            await sync_to_async(podlogs.join, thread_sensitive=False)(self.stream,
+                                                                      self.channel_name)
+        self.keeper = asyncio.ensure_future(self._keep_membership())
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        since = query.get("since", [""])[0]
+        await self._start(int(since) if since.isdigit() else None)
+
+    def _authorize(self) -> int:
+        from dashboard import permissions
+        from dashboard.models import Release, Service
+
+        kwargs = self.scope["url_route"]["kwargs"]
+        service: Service | None = None
+        if self.kind == "service":
+            service = Service.objects.filter(name=kwargs["name"]).first()
+            self.target_stream = f"service:{kwargs['name']}"
+        else:
+            release = Release.objects.select_related("service").filter(
+                pk=int(kwargs["id"])).first()
+            service = release.service if release else None
+            self.release = release
+            self.target_stream = f"release:{kwargs['id']}"
+        user = self.scope.get("user")
+        token_ok = True
+        if user is None or not user.is_authenticated:
+            raw = self._bearer()
+            user, token_ok = _token_user(raw, kwargs.get("name") or (
+                service.name if service else "")) if raw else (None, False)
+            if user is None:
+                return UNAUTHENTICATED
+        elif not user.is_staff:
+            return FORBIDDEN
+        if service is None:
+            return NOT_FOUND
+        if not token_ok or not permissions.can_view(user, service):
+            return FORBIDDEN
+        self.service = service
+        return 0
+
+    def _bearer(self) -> str:
+        for name, value in self.scope.get("headers", []):
+            if name == b"authorization":
+                parts = value.decode("latin-1").split()
+                if len(parts) == 2 and parts[0].lower() == "bearer":
+                    return parts[1]
+        return ""
+
+    async def _start(self, since: int | None) -> None:
+        if since is not None:
+            replay = await sync_to_async(_since, thread_sensitive=False)(self.stream, since)
+            if replay is not None:
+                self.last = since
+                for message in replay:
+                    await self._send(message)
+                return
+        await self._send_snapshot()
+
+    async def _send_snapshot(self) -> None:
+        if self.kind == "service":
+            snap = await database_sync_to_async(snapshots.for_service)(self.service)
+        else:
+            snap = await database_sync_to_async(snapshots.for_release)(self.release)
+        await self.send_json(snap)
+        self.last = snap["seq"]
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if message["seq"] > self.last:
+            await self.send_json(message)
+            self.last = message["seq"]
+
+    async def live_message(self, event: dict[str, Any]) -> None:
+        message = event["message"]
+        seq = message["seq"]
+        if seq <= self.last:
+            return
+        if seq > self.last + 1:
+            # Something between is missing here (dropped for this channel, or crossing
+            # publishers): the replay log has it, since it is written before the fan-out.
+            await self._start(self.last)
+            return
+        await self._send(message)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and "resume" in content and self.joined:
+            try:
+                await self._start(int(content["resume"]))
+            except (TypeError, ValueError):
+                await self.send_json({"type": "error", "error": "resume needs a seq number"})
+
+    async def _keep_membership(self) -> None:
+        # group_expiry drops channels from groups after a while; presence feeds pod logs.
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                if self.kind == "release":
+                    await sync_to_async(podlogs.join, thread_sensitive=False)(
+                        self.stream, self.channel_name)
+            except Exception:
+                log.warning("could not refresh %s", self.stream, exc_info=True)
+
+    async def disconnect(self, code: int) -> None:
+        if not self.joined:
+            return
+        self.keeper.cancel()
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.kind == "release":
+            await sync_to_async(podlogs.leave, thread_sensitive=False)(self.stream,
+                                                                       self.channel_name)
+
+
+class ServiceConsumer(LiveConsumer):
+    kind = "service"
+
+
+class ReleaseConsumer(LiveConsumer):
+    kind = "release"
