@@ -18,7 +18,7 @@ from .api import Api, BuildStore, add_routes
 from .builds import Executor
 from .logs import LogStore
 from .logs import add_routes as add_log_routes
-from .middleware import errors_and_chaos
+from .middleware import errors_and_chaos, set_state
 
 __all__ = ["create_app"]
 
@@ -43,9 +43,9 @@ def create_app(
         store.clear()
         logs.clear()
 
-    app["reset"] = reset
-    app["request_count"] = 0
-    app["builds"] = store  # for the sandbox's own metrics and debugging
+    set_state(app, "reset", reset)
+    set_state(app, "request_count", 0)
+    set_state(app, "builds", store)  # for the sandbox's own metrics and debugging
 
     async def stop_builds(_: web.Application) -> None:
         reset()

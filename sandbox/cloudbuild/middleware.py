@@ -11,6 +11,7 @@ Chaos semantics, chosen so the dashboard's retry and dedupe paths both get exerc
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -23,10 +24,23 @@ from .shapes import ApiError, error_response
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def set_state(app: web.Application, key: str, value: object) -> None:
+    """Set a plain string key, as the sandbox's contract names them (`request_count`,
+    `reset`), without aiohttp's AppKey / frozen-app warnings on every request."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app[key] = value
+
+
+def count(app: web.Application) -> None:
+    set_state(app, "request_count", app["request_count"] + 1)
+
+
 def errors_and_chaos(chaos: Chaos) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request.app["request_count"] = request.app["request_count"] + 1
+        count(request.app)
         settings = chaos.cloudbuild  # read per request: chaos.reset() replaces it
         code = settings.pick_error(chaos.rng)
         delay = max(settings.latency_ms, 0) / 1000
