@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "dashboard",
+    "dashboard.api",
     "licenseapi",
 ]
 

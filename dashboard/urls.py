@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include("dashboard.api.urls")),
+    path("chatops/slack/", include("dashboard.api.slack_urls")),
 ]
