@@ -96,8 +96,10 @@ class CloudBuildAdapter:
     `endpoint` defaults to settings.CLOUDBUILD_ENDPOINT: when set (the sandbox), the client
     talks plain REST to it with AnonymousCredentials and so does the GCS client for logs;
     when unset, Google's endpoints with Application Default Credentials.
-    `timeout` is the per-request timeout in seconds; reads retry transient errors for
-    `read_deadline` seconds in all; creates/cancels are never retried blindly.
+    `timeout` is the per-request timeout in seconds for reads, `write_timeout` for
+    create/run/cancel (default: the same); reads retry transient errors for
+    `read_deadline` seconds in all; creates/cancels are never retried blindly (a create
+    whose answer is lost is found by the lookup that follows any error).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class CloudBuildAdapter:
         *,
         credentials: Any = None,
         timeout: float = 15.0,
+        write_timeout: float | None = None,
         read_deadline: float = 30.0,
         repo_root: str | Path | None = None,
     ) -> None:
@@ -116,6 +119,7 @@ class CloudBuildAdapter:
             repo_root = repo_root or getattr(settings, "BASE_DIR", None)
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.timeout = timeout
+        self.write_timeout = write_timeout if write_timeout is not None else timeout
         self.repo_root = Path(repo_root) if repo_root else Path.cwd()
         if credentials is None and self.endpoint:
             credentials = AnonymousCredentials()
@@ -130,6 +134,7 @@ class CloudBuildAdapter:
         self._lock = threading.Lock()
         self._client: cb.CloudBuildClient | None = None
         self._storage: Any = None
+        self._trigger_ids: dict[tuple[str, str], str] = {}
 
     # -- clients ---------------------------------------------------------------------------
     @property
@@ -189,12 +194,12 @@ class CloudBuildAdapter:
                         substitutions=dict(spec.substitutions),
                     ),
                     retry=None,
-                    timeout=self.timeout,
+                    timeout=self.write_timeout,
                 )
             else:
                 build = self.inline_build(spec, commit, tag)
                 op = self.client.create_build(
-                    project_id=spec.project, build=build, retry=None, timeout=self.timeout
+                    project_id=spec.project, build=build, retry=None, timeout=self.write_timeout
                 )
             return to_info(op.metadata.build)
         except Exception as exc:
@@ -265,11 +270,27 @@ class CloudBuildAdapter:
         """The (oldest) build carrying `tag`, or None."""
         return _oldest(self.list_builds(project, f'tags="{tag}"'))
 
+    def trigger_uid(self, project: str, trigger: str) -> str:
+        """A trigger's id (Services may name a trigger by name or id; builds carry the id)."""
+        key = (project, trigger)
+        if key not in self._trigger_ids:
+            found = self._call(
+                "get trigger",
+                lambda: self.client.get_build_trigger(
+                    project_id=project, trigger_id=trigger, retry=self._read_retry,
+                    timeout=self.timeout,
+                ),
+            )
+            self._trigger_ids[key] = found.id or trigger
+        return self._trigger_ids[key]
+
     def find_trigger_build(
         self, project: str, trigger_id: str, commit: str, not_before: datetime | None
     ) -> BuildInfo | None:
-        """The oldest build of `trigger_id` at `commit` created at/after `not_before`."""
-        query = f'trigger_id="{trigger_id}" AND substitutions.COMMIT_SHA="{commit}"'
+        """The oldest build of the trigger (name or id) at `commit` created at/after
+        `not_before` (minus CLOCK_SKEW)."""
+        uid = self.trigger_uid(project, trigger_id)
+        query = f'trigger_id="{uid}" AND substitutions.COMMIT_SHA="{commit}"'
         if not_before is not None:
             since = (not_before - CLOCK_SKEW).astimezone(UTC)
             query += f' AND create_time>="{since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}"'
@@ -305,7 +326,7 @@ class CloudBuildAdapter:
         try:
             return to_info(
                 self.client.cancel_build(
-                    project_id=project, id=build_id, retry=None, timeout=self.timeout
+                    project_id=project, id=build_id, retry=None, timeout=self.write_timeout
                 )
             )
         except Exception as exc:
