@@ -1,0 +1,116 @@
+"""Idempotency-Key for POSTs: the same key and body replay the first response; the same key
+with a different body is 422; a request still running under the key is 409. Records are kept
+24 hours (IDEMPOTENCY_TTL) per principal (token or user). Conflicts (409) and server errors
+are not recorded, so a client may retry them with the same key."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dashboard.api.errors import problem
+from dashboard.api.models import IDEMPOTENCY_TTL, ApiToken, IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+# Outcomes a retry could change are not replayed: conflicts, throttling, server errors.
+_NOT_RECORDED = {409, 423, 429}
+
+
+def principal_of(request: Request) -> str:
+    if isinstance(request.auth, ApiToken):
+        return f"token:{request.auth.pk}"
+    return f"user:{request.user.pk}"
+
+
+def fingerprint(request: Request, kwargs: dict[str, Any]) -> str:
+    try:
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    except Exception:  # the view's own parsing reports malformed bodies
+        body = repr(request.body)
+    raw = f"{request.method} {request.path} {body}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    headers = {"Idempotent-Replayed": "true"}
+    if record.location:
+        headers["Location"] = record.location
+    content_type = "application/problem+json" if (record.status or 0) >= 400 else None
+    return Response(record.body, status=record.status, headers=headers, content_type=content_type)
+
+
+def purge_expired(now: Any = None) -> int:
+    """Delete records past the retention window (run from beat; also done lazily per key)."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_TTL - timedelta(minutes=5)
+    return IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]
+
+
+def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """Decorate an APIView POST handler (runs after authentication, permissions, throttles)."""
+
+    @functools.wraps(handler)
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            return handler(view, request, *args, **kwargs)
+        if len(key) > MAX_KEY_LENGTH:
+            return problem(400, f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.",
+                           code="invalid", errors={HEADER: ["too long"]})
+        principal = principal_of(request)
+        digest = fingerprint(request, kwargs)
+        record = _claim(principal, key, digest)
+        if record is not None:
+            if record.fingerprint != digest:
+                return problem(422, f"{HEADER} '{key}' was already used with a different "
+                               "request.", code="idempotency_key_reused")
+            if record.status is None:
+                return problem(409, f"A request with {HEADER} '{key}' is still in progress.",
+                               code="idempotency_in_progress", headers={"Retry-After": "1"})
+            return _replay(record)
+        try:
+            try:
+                response = handler(view, request, *args, **kwargs)
+            except Exception as exc:
+                response = view.handle_exception(exc)  # re-raises what no handler maps
+        except BaseException:
+            IdempotencyRecord.objects.filter(principal=principal, key=key).delete()
+            raise
+        if response.status_code >= 500 or response.status_code in _NOT_RECORDED:
+            IdempotencyRecord.objects.filter(principal=principal, key=key).delete()
+        else:
+            IdempotencyRecord.objects.filter(principal=principal, key=key).update(
+                status=response.status_code,
+                body=json.loads(json.dumps(response.data, default=str)),
+                location=response.headers.get("Location", ""),
+            )
+        return response
+
+    return wrapper
+
+
+def _claim(principal: str, key: str, digest: str) -> IdempotencyRecord | None:
+    """Insert an in-progress record for the key; return the existing record if there is one."""
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(principal=principal, key=key, fingerprint=digest)
+            return None
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+            if existing is None:
+                continue  # deleted meanwhile (a failed first attempt): try again
+            if existing.stale:
+                IdempotencyRecord.objects.filter(pk=existing.pk).delete()
+                continue
+            return existing
+    return IdempotencyRecord.objects.filter(principal=principal, key=key).first()

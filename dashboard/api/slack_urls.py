@@ -1,0 +1,10 @@
+"""/chatops/slack/ (mounted by dashboard/urls.py:
+path("chatops/slack/", include("dashboard.api.slack_urls")))."""
+
+from django.urls import path
+
+from dashboard import slack
+
+urlpatterns = [
+    path("commands", slack.commands, name="slack-commands"),
+]

@@ -1,0 +1,317 @@
+"""/api/v1/ endpoints. Each one checks scopes and permissions, then calls dashboard.services:
+no deploy logic lives here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dashboard import services, states
+from dashboard.api import serializers as s
+from dashboard.api.base import ApiView, GenericApiView
+from dashboard.api.idempotency import idempotent, principal_of
+from dashboard.api.permissions import check_service, token_of
+from dashboard.api.queries import service_summaries, visible_services
+from dashboard.api.renderers import CSVRenderer
+from dashboard.models import AuditEntry, Release, ReleaseEvent, Service
+
+EXPORT_LIMIT = 10_000
+
+PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="problem details")
+ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 422, 429), PROBLEM)
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="replays the first response for the same body; 422 for a different body")
+
+
+class Cursor(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+def _via(request: Request) -> str:
+    token = token_of(request)
+    return token.via if token is not None else "api"
+
+
+def _since(request: Request) -> datetime | None:
+    raw = request.query_params.get("since")
+    if not raw:
+        return None
+    try:
+        value = parse_datetime(raw)
+    except ValueError:
+        value = None
+    if value is None:
+        raise exceptions.ValidationError({"since": ["Use an ISO 8601 date-time."]})
+    return value
+
+
+def _service(request: Request, name: str, field: str | None = None) -> Service:
+    """The named service if this request may see it; 400 (for a body field) or 404 otherwise."""
+    service = visible_services(request).filter(name=name).first()
+    if service is None:
+        if field:
+            raise exceptions.ValidationError({field: [f"Unknown service '{name}'."]})
+        raise exceptions.NotFound(f"No service '{name}'.")
+    return service
+
+
+def _visible_releases(request: Request) -> QuerySet[Release]:
+    return Release.objects.for_list().filter(service__in=visible_services(request))
+
+
+def _accepted(release: Release, status: int = 202) -> Response:
+    location = reverse("dashboard_api:release-detail", args=[release.pk])
+    body = {**s.ReleaseSerializer(release).data, "status_url": location}
+    return Response(body, status=status, headers={"Location": location})
+
+
+LIST_FILTERS = [
+    OpenApiParameter("service", str, description="service name"),
+    OpenApiParameter("state", str, description="comma-separated states",
+                     enum=None),
+    OpenApiParameter("via", str, enum=list(states.VIAS)),
+    OpenApiParameter("user", str, description="username of the requester"),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="created at or after"),
+]
+
+
+class ReleaseList(GenericApiView):
+    scope_map = {"GET": "read", "POST": "deploy"}
+    pagination_class = Cursor
+    serializer_class = s.ReleaseSerializer
+
+    def get_queryset(self) -> QuerySet[Release]:
+        qs = _visible_releases(self.request)
+        p = self.request.query_params
+        if p.get("service"):
+            qs = qs.filter(service__name=p["service"])
+        if p.get("state"):
+            wanted = [x for x in p["state"].split(",") if x]
+            unknown = sorted(set(wanted) - set(states.ALL))
+            if unknown:
+                raise exceptions.ValidationError({"state": [f"Unknown state(s): {unknown}."]})
+            qs = qs.filter(state__in=wanted)
+        if p.get("via"):
+            if p["via"] not in states.VIAS:
+                raise exceptions.ValidationError({"via": [f"One of {list(states.VIAS)}."]})
+            qs = qs.filter(via=p["via"])
+        if p.get("user"):
+            qs = qs.filter(requested_by__username=p["user"])
+        since = _since(self.request)
+        if since is not None:
+            qs = qs.filter(created_at__gte=since)
+        return qs
+
+    @extend_schema(parameters=LIST_FILTERS, responses={200: s.ReleaseSerializer(many=True),
+                                                       **ERRORS})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.ReleaseSerializer(page, many=True).data)
+
+    @extend_schema(request=s.ReleaseCreateSerializer, parameters=[IDEMPOTENCY],
+                   responses={202: s.ReleaseSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _validated(s.ReleaseCreateSerializer, request)
+        service = _service(request, data["service"], field="service")
+        check_service(request, service, "deploy")
+        key = request.headers.get("Idempotency-Key", "").strip()
+        release = services.request_release(
+            service=service, commit=data["commit"], ref=data["ref"], actor=request.user,
+            via=_via(request), reason=data["reason"],
+            idempotency_key=f"{principal_of(request)}:{key}"[:200] if key else None,
+            force_reason=data["force_reason"] or None,
+        )
+        return _accepted(release)
+
+
+def _validated(serializer_class: type[serializers.Serializer], request: Request) -> Any:  # type: ignore[type-arg]
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ReleaseDetail(ApiView):
+    @extend_schema(responses={200: s.ReleaseDetailSerializer, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        events = Prefetch("events", queryset=ReleaseEvent.objects.order_by("seq"))
+        release = get_object_or_404(_visible_releases(request).prefetch_related(events), pk=pk)
+        return Response(s.ReleaseDetailSerializer(release).data)
+
+
+class ReleaseCancel(ApiView):
+    required_scope = "deploy"
+
+    @extend_schema(request=s.ReasonSerializer, parameters=[IDEMPOTENCY],
+                   responses={200: s.ReleaseSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        data = _validated(s.ReasonSerializer, request)
+        release = get_object_or_404(_visible_releases(request), pk=pk)
+        check_service(request, release.service, "deploy")
+        release = services.cancel_release(release=release, actor=request.user,
+                                          via=_via(request), reason=data["reason"])
+        return Response(s.ReleaseSerializer(release).data)
+
+
+class ReleaseRollback(ApiView):
+    """Roll the release's service back: to `to_release` if given, else to the release before
+    the current one (services.request_rollback decides)."""
+
+    required_scope = "rollback"
+
+    @extend_schema(request=s.RollbackSerializer, parameters=[IDEMPOTENCY],
+                   responses={202: s.ReleaseSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        data = _validated(s.RollbackSerializer, request)
+        release = get_object_or_404(_visible_releases(request), pk=pk)
+        check_service(request, release.service, "rollback")
+        target = None
+        if data["to_release"] is not None:
+            target = Release.objects.filter(pk=data["to_release"],
+                                            service=release.service).first()
+            if target is None:
+                raise exceptions.ValidationError(
+                    {"to_release": [f"No release {data['to_release']} of this service."]})
+        rollback = services.request_rollback(service=release.service, actor=request.user,
+                                             via=_via(request), reason=data["reason"],
+                                             to_release=target)
+        return _accepted(rollback)
+
+
+class ServiceList(ApiView):
+    @extend_schema(responses={200: s.ServiceSummarySerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        rows = service_summaries(visible_services(request))
+        return Response(s.ServiceSummarySerializer(rows, many=True).data)
+
+
+class ServiceDetail(ApiView):
+    @extend_schema(responses={200: s.ServiceSummarySerializer, **ERRORS})
+    def get(self, request: Request, name: str) -> Response:
+        rows = service_summaries(visible_services(request).filter(name=name))
+        if not rows:
+            raise exceptions.NotFound(f"No service '{name}'.")
+        return Response(s.ServiceSummarySerializer(rows[0]).data)
+
+
+def _service_summary(request: Request, service: Service, status: int = 200) -> Response:
+    rows = service_summaries(Service.objects.filter(pk=service.pk))
+    return Response(s.ServiceSummarySerializer(rows[0]).data, status=status)
+
+
+class ServiceAction(ApiView):
+    action = ""
+    serializer: type[serializers.Serializer] = s.ReasonSerializer  # type: ignore[type-arg]
+
+    @idempotent
+    def post(self, request: Request, name: str) -> Response:
+        data = _validated(self.serializer, request)
+        service = _service(request, name)
+        check_service(request, service, "pause" if self.action in ("pause", "resume") else "lock")
+        common: dict[str, Any] = {"service": service, "actor": request.user,
+                                  "via": _via(request)}
+        if self.action == "pause":
+            services.pause_service(**common, reason=data["reason"])
+        elif self.action == "resume":
+            services.resume_service(**common, reason=data["reason"])
+        elif self.action == "lock":
+            services.lock_service(**common, reason=data["reason"], expires_at=data["expires_at"])
+        else:
+            services.unlock_service(**common, reason=data["reason"])
+        return _service_summary(request, service)
+
+
+def _action_view(action: str, scope: str, serializer: Any) -> type[ServiceAction]:
+    decorated = extend_schema(
+        request=serializer, parameters=[IDEMPOTENCY],
+        responses={200: s.ServiceSummarySerializer, **ERRORS}, operation_id=f"services_{action}",
+    )(ServiceAction.post)
+    return type(f"Service{action.title()}", (ServiceAction,), {
+        "action": action, "required_scope": scope, "serializer": serializer, "post": decorated,
+        "__doc__": f"{action.title()} the service (scope: {scope}).",
+    })
+
+
+ServicePause = _action_view("pause", "pause", s.ReasonSerializer)
+ServiceResume = _action_view("resume", "pause", s.ReasonSerializer)
+ServiceLock = _action_view("lock", "lock", s.LockSerializer)
+ServiceUnlock = _action_view("unlock", "lock", s.ReasonSerializer)
+
+
+AUDIT_FILTERS = [
+    OpenApiParameter("service", str), OpenApiParameter("action", str),
+    OpenApiParameter("actor", str), OpenApiParameter("via", str),
+    OpenApiParameter("release", int), OpenApiParameter("since", OpenApiTypes.DATETIME),
+]
+
+
+def _audit(request: Request) -> QuerySet[AuditEntry]:
+    qs = AuditEntry.objects.all()
+    token = token_of(request)
+    sees_all = request.user.is_superuser and (token is None or (
+        token.has_scope("admin") and not token.services))
+    if not sees_all:
+        names = list(visible_services(request).values_list("name", flat=True))
+        qs = qs.filter(service__in=names)
+    p = request.query_params
+    for param, lookup in (("service", "service"), ("action", "action"), ("actor", "actor"),
+                          ("via", "via")):
+        if p.get(param):
+            qs = qs.filter(**{lookup: p[param]})
+    if p.get("release"):
+        if not p["release"].isdigit() or int(p["release"]) > 2**62:
+            raise exceptions.ValidationError({"release": ["A release id."]})
+        qs = qs.filter(release_id=int(p["release"]))
+    since = _since(request)
+    if since is not None:
+        qs = qs.filter(at__gte=since)
+    return qs
+
+
+class AuditList(GenericApiView):
+    pagination_class = Cursor
+    serializer_class = s.AuditEntrySerializer
+
+    @extend_schema(parameters=AUDIT_FILTERS,
+                   responses={200: s.AuditEntrySerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(_audit(request))
+        return self.get_paginated_response(s.AuditEntrySerializer(page, many=True).data)
+
+
+class AuditExport(ApiView):
+    """The filtered audit trail as one JSON array or CSV (?format=csv or Accept: text/csv),
+    oldest first, at most 10 000 entries."""
+
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(parameters=[*AUDIT_FILTERS, OpenApiParameter("format", str,
+                                                                  enum=["json", "csv"])],
+                   responses={200: s.AuditEntrySerializer(many=True), **ERRORS})
+    def get(self, request: Request) -> Response:
+        rows = s.AuditEntrySerializer(_audit(request).order_by("id")[:EXPORT_LIMIT],
+                                      many=True).data
+        ext = "csv" if isinstance(request.accepted_renderer, CSVRenderer) else "json"
+        return Response(rows, headers={
+            "Content-Disposition": f'attachment; filename="audit.{ext}"'})
+
