@@ -1,0 +1,126 @@
+"""Forms of the dashboard pages. They only validate input; dashboard.services decides."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from django import forms
+
+HEX = re.compile(r"^[0-9a-f]{7,40}$")
+REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$")
+
+
+class DeployForm(forms.Form):
+    commit = forms.CharField(
+        label="Commit SHA",
+        max_length=40,
+        help_text="The git commit to build and deploy: 7 to 40 hexadecimal characters.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autofocus": True,
+                   "pattern": "[0-9a-fA-F]{7,40}"}
+        ),
+    )
+    ref = forms.CharField(
+        label="Branch or tag (optional)", max_length=200, required=False,
+        help_text="Shown with the release, e.g. main or v1.4.2.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    reason = forms.CharField(
+        label="Reason", max_length=500, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+    )
+    force = forms.BooleanField(label="Deploy past the lock", required=False)
+    force_reason = forms.CharField(
+        label="Why deploy past the lock", max_length=500, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+    )
+
+    def __init__(self, *args: Any, can_force: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.can_force = can_force
+        if not can_force:
+            del self.fields["force"]
+            del self.fields["force_reason"]
+
+    def clean_commit(self) -> str:
+        value: str = self.cleaned_data["commit"].strip().lower()
+        if not HEX.match(value):
+            raise forms.ValidationError("Enter a commit SHA: 7 to 40 hexadecimal characters.")
+        return value
+
+    def clean_ref(self) -> str:
+        value: str = self.cleaned_data.get("ref", "").strip()
+        if value and (not REF.match(value) or ".." in value):
+            raise forms.ValidationError("Enter a branch or tag name (letters, digits, . _ / -).")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("force") and not (data.get("force_reason") or "").strip():
+            self.add_error("force_reason", "Say why you deploy past the lock.")
+        return data
+
+    def target(self) -> dict[str, str]:
+        """commit/ref arguments for services.request_release."""
+        return {"commit": self.cleaned_data["commit"], "ref": self.cleaned_data.get("ref", "")}
+
+
+def _choice(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", max_length=500, required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+    )
+
+
+class RollbackForm(ReasonForm):
+    to_release = forms.TypedChoiceField(
+        label="Roll back to", coerce=int, required=False, empty_value=None,
+        help_text="Default: the release that ran before the current one.",
+    )
+
+    def __init__(self, *args: Any, choices: list[tuple[Any, str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "to_release").choices = [("", "the previous good release"), *(choices or [])]
+
+
+class LockForm(forms.Form):
+    service = forms.ChoiceField(label="Service")
+    reason = forms.CharField(label="Reason", max_length=500)
+    expires_in_minutes = forms.IntegerField(
+        label="Expires after (minutes)", required=False, min_value=1, max_value=60 * 24 * 14,
+        help_text="Empty: until someone releases it.",
+    )
+
+    def __init__(self, *args: Any, services: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "service").choices = [(s, s) for s in services or []]
+
+
+class ReleaseFilterForm(forms.Form):
+    service = forms.ChoiceField(label="Service", required=False)
+    state = forms.ChoiceField(label="State", required=False)
+    user = forms.CharField(label="User", required=False, max_length=150)
+    via = forms.ChoiceField(label="Via", required=False)
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    q = forms.CharField(
+        label="Commit", required=False, max_length=64,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "sha prefix"}),
+    )
+
+    def __init__(self, *args: Any, services: list[str], states: list[str], vias: list[str],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "service").choices = [("", "all"), *((s, s) for s in services)]
+        _choice(self, "state").choices = [("", "all"), *((s, s.replace("_", " ")) for s in states)]
+        _choice(self, "via").choices = [("", "all"), *((v, v) for v in vias)]

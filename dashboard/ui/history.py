@@ -1,0 +1,251 @@
+"""Release page context, release history (filters, search, export, compare), audit log,
+locks and metrics pages. Reads only."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from dashboard import audit, permissions, states
+from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
+from dashboard.ui import metrics as metrics_mod
+from dashboard.ui import live, pages
+from dashboard.ui.forms import ReleaseFilterForm
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000
+TIMELINE_LIMIT = 300
+QUIET_KINDS = ("build.log",)  # shown in the log tail, not the timeline
+LOG_CHUNKS, LOG_LINES = 20, 200
+
+
+# --- the release page -------------------------------------------------------------------------
+
+def release_context(user: Any, release: Release) -> dict[str, Any]:
+    service = release.service
+    events = list(
+        ReleaseEvent.objects.filter(release=release).exclude(kind__in=QUIET_KINDS)
+        .order_by("-seq")[:TIMELINE_LIMIT]
+    )[::-1]
+    log_chunks = list(
+        ReleaseEvent.objects.filter(release=release, kind="build.log").order_by("-seq")
+        .values_list("message", flat=True)[:LOG_CHUNKS]
+    )[::-1]
+    build_log = "\n".join("".join(log_chunks).splitlines()[-LOG_LINES:])
+    verify = list(ReleaseEvent.objects.filter(release=release, kind="verify").order_by("seq"))
+    previous = (
+        Release.objects.for_service(service).filter(pk__lt=release.pk)
+        .select_related("requested_by").order_by("-id").first()
+    )
+    perms = pages.can_any(user, service)
+    unfinished = release.state in states.ACTIVE or release.state in states.PENDING
+    steps = release.build_steps or []
+    done_steps = sum(1 for s in steps if str(s.get("status", "")).upper() in
+                     {"SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED", "INTERNAL_ERROR", "EXPIRED"})
+    return {
+        "release": release,
+        "service": service,
+        "events": events,
+        "build_log": build_log,
+        "verify_events": verify,
+        "previous": previous,
+        "digest": pages.short_digest(pages.digest_of(release)),
+        "previous_digest": pages.short_digest(pages.digest_of(previous)),
+        "progress": pages.progress_percent(release),
+        "rollout": release.last_progress or {},
+        "steps": steps,
+        "steps_done": done_steps,
+        "steps_percent": int(100 * done_steps / len(steps)) if steps else 0,
+        "failure": release.failure_summary or None,
+        "unfinished": unfinished,
+        "show_cancel": unfinished and perms["can_deploy"],
+        "show_pause": release.state in states.ACTIVE and perms["can_pause"] and not service.paused,
+        "show_resume": perms["can_pause"] and service.paused,
+        "show_rollback": perms["can_rollback"] and release.state in states.TERMINAL,
+        "durations": _durations(release),
+        "live": live.service_state(service.name),
+        **perms,
+    }
+
+
+def _durations(release: Release) -> list[tuple[str, str]]:
+    out = []
+    for phase, seconds in (release.timings or {}).items():
+        try:
+            spent = timedelta(seconds=float(seconds))
+            out.append((phase.replace("_", " "), metrics_mod.humanize(spent)))
+        except (TypeError, ValueError):
+            continue
+    if release.started_at and release.finished_at:
+        out.append(("total", metrics_mod.humanize(release.finished_at - release.started_at)))
+    return out
+
+
+# --- history ----------------------------------------------------------------------------------
+
+def _filtered(request: HttpRequest) -> tuple[Any, ReleaseFilterForm]:
+    visible = pages.visible_services(request.user)
+    names = [s.name for s in visible]
+    form = ReleaseFilterForm(request.GET or None, services=names, states=list(states.ALL),
+                             vias=list(states.VIAS))
+    qs = Release.objects.for_list().filter(service__in=visible)
+    if form.is_valid():
+        d = form.cleaned_data
+        if d.get("service"):
+            qs = qs.filter(service__name=d["service"])
+        if d.get("state"):
+            qs = qs.filter(state=d["state"])
+        if d.get("via"):
+            qs = qs.filter(via=d["via"])
+        if d.get("user"):
+            qs = qs.filter(requested_by__username__iexact=d["user"].strip())
+        tz = timezone.get_current_timezone()
+        if d.get("date_from"):
+            qs = qs.filter(created_at__gte=datetime.combine(d["date_from"], time.min, tz))
+        if d.get("date_to"):
+            qs = qs.filter(created_at__lt=datetime.combine(d["date_to"] + timedelta(days=1),
+                                                           time.min, tz))
+        if d.get("q"):
+            term = d["q"].strip().lower()
+            qs = qs.filter(Q(commit_sha__startswith=term) | Q(ref__icontains=term)
+                           | Q(image_digest__icontains=term))
+    return qs, form
+
+
+def release_list(request: HttpRequest) -> dict[str, Any]:
+    qs, form = _filtered(request)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"filter_form": form, "page_obj": page, "rows": list(page.object_list),
+            "query": query.urlencode()}
+
+
+FIELDS = ("id", "service", "kind", "state", "commit_sha", "ref", "image", "image_digest",
+          "requested_by", "via", "reason", "created_at", "started_at", "finished_at",
+          "duration_seconds", "rollback_of")
+
+
+def _row(r: Release) -> dict[str, Any]:
+    duration = (r.finished_at - r.started_at).total_seconds() if (
+        r.finished_at and r.started_at) else None
+    return {
+        "id": r.pk, "service": r.service.name, "kind": r.kind, "state": r.state,
+        "commit_sha": r.commit_sha, "ref": r.ref, "image": r.image,
+        "image_digest": r.image_digest,
+        "requested_by": r.requested_by.get_username() if r.requested_by else "",
+        "via": r.via, "reason": r.reason,
+        "created_at": r.created_at.isoformat() if r.created_at else None,
+        "started_at": r.started_at.isoformat() if r.started_at else None,
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "duration_seconds": duration, "rollback_of": r.rollback_of_id,
+    }
+
+
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    qs, _ = _filtered(request)
+    rows = [_row(r) for r in qs[:EXPORT_LIMIT]]
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "json":
+        response: HttpResponse = JsonResponse({"count": len(rows), "releases": rows},
+                                              json_dumps_params={"indent": 1})
+        response["Content-Disposition"] = f'attachment; filename="releases-{stamp}.json"'
+        return response
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="releases-{stamp}.csv"'
+    writer = csv.DictWriter(response, fieldnames=FIELDS)
+    writer.writeheader()
+    for row in rows:
+        # Spreadsheet formula injection: a cell starting with = + - @ is data, not a formula.
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
+                         for k, v in row.items()})
+    return response
+
+
+def compare(release: Release) -> dict[str, Any]:
+    previous = (
+        Release.objects.for_service(release.service).filter(pk__lt=release.pk)
+        .select_related("requested_by", "service").order_by("-id").first()
+    )
+    now, before = _row(release), (_row(previous) if previous else {})
+    rows = [(f.replace("_", " "), before.get(f, ""), now.get(f, ""),
+             previous is not None and before.get(f) != now.get(f)) for f in FIELDS if f != "id"]
+    diff_url = ""
+    repo = (release.service.git_repo or "").removesuffix(".git")
+    if previous and previous.commit_sha and release.commit_sha and repo.startswith("https://"):
+        diff_url = f"{repo}/compare/{previous.commit_sha}...{release.commit_sha}"
+    return {"release": release, "previous": previous, "rows": rows, "diff_url": diff_url}
+
+
+# --- audit, locks, metrics --------------------------------------------------------------------
+
+def audit_context(request: HttpRequest) -> dict[str, Any]:
+    names = [s.name for s in pages.visible_services(request.user)]
+    qs = AuditEntry.objects.filter(Q(service__in=names) | Q(service="")).order_by("-id")
+    service = request.GET.get("service", "")
+    if service in names:
+        qs = qs.filter(service=service)
+    action = request.GET.get("action", "").strip()
+    if action:
+        qs = qs.filter(action=action)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    checked, bad, problem = audit.verify()
+    return {"page_obj": page, "rows": list(page.object_list), "services": names,
+            "service": service, "action": action,
+            "chain": {"ok": bad is None, "checked": checked,
+                      "bad_id": bad.pk if bad else None, "problem": problem}}
+
+
+def locks_context(user: Any) -> dict[str, Any]:
+    visible = list(pages.visible_services(user))
+    locks = list(Lock.objects.filter(service__in=visible).select_related("service", "owner")
+                 .order_by("service__name"))
+    lockable = [s for s in visible if permissions.can_lock(user, s)]
+    lockable_ids = {s.pk for s in lockable}
+    return {"locks": locks, "lockable": lockable, "lockable_ids": lockable_ids,
+            "now": timezone.now()}
+
+
+def metrics_context(request: HttpRequest) -> dict[str, Any]:
+    try:
+        days = max(7, min(int(request.GET.get("days", "28")), 365))
+    except ValueError:
+        days = 28
+    now = timezone.now()
+    visible = pages.visible_services(request.user)
+    rows = metric_rows(visible, since=now - timedelta(days=days * 2))
+    computed = metrics_mod.compute(rows, now=now, window_days=days)
+    names = {m.service for m in computed}
+    for s in visible:
+        if s.name not in names:
+            computed.append(metrics_mod.ServiceMetrics(service=s.name, window_days=days))
+    computed.sort(key=lambda m: m.service)
+    return {"metrics": computed, "days": days, "humanize": metrics_mod.humanize}
+
+
+def metric_rows(services: Any, *, since: datetime) -> list[metrics_mod.Row]:
+    """Two queries: the releases, and the first failure event of each failed one."""
+    releases = list(
+        Release.objects.filter(service__in=services, state__in=states.TERMINAL)
+        .filter(Q(finished_at__gte=since) | Q(finished_at__isnull=True, created_at__gte=since))
+        .values("id", "service__name", "kind", "state", "started_at", "finished_at")
+    )
+    failed_ids = [r["id"] for r in releases if r["state"] in metrics_mod.FAILED_STATES]
+    failed_at: dict[int, datetime] = {}
+    if failed_ids:
+        for rid, at in (ReleaseEvent.objects.filter(
+                release_id__in=failed_ids, state__in=(states.FAILED, states.ROLLING_BACK))
+                .order_by("at").values_list("release_id", "at")):
+            failed_at.setdefault(rid, at)
+    return [
+        metrics_mod.Row(service=r["service__name"], kind=r["kind"], state=r["state"],
+                        started_at=r["started_at"], finished_at=r["finished_at"],
+                        failed_at=failed_at.get(r["id"]))
+        for r in releases
+    ]
