@@ -1,0 +1,76 @@
+"""Plain admin registrations (the admin-UI engineer adds the custom views in views.py).
+
+State fields are read-only: releases change only through dashboard.services.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from dashboard.models import AuditEntry, Cluster, Lock, Release, ReleaseEvent, Service
+
+
+@admin.register(Cluster)
+class ClusterAdmin(admin.ModelAdmin):
+    list_display = ("name", "context", "in_cluster")
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "cluster", "namespace", "deployment", "auto_rollback", "paused")
+    list_select_related = ("cluster",)
+    readonly_fields = ("paused", "paused_at")
+    filter_horizontal = ("allowed_groups",)
+
+
+class ReleaseEventInline(admin.TabularInline):
+    model = ReleaseEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("seq", "at", "kind", "state", "message", "data")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    list_display = ("id", "service", "kind", "short_sha", "state", "requested_by", "via",
+                    "created_at")
+    list_filter = ("state", "kind", "via", "service")
+    list_select_related = ("service", "requested_by")
+    search_fields = ("commit_sha", "reason")
+    inlines = [ReleaseEventInline]
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return [f.name for f in Release._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("id", "at", "actor", "via", "action", "service", "release_id")
+    list_filter = ("action", "via", "service")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Lock)
+class LockAdmin(admin.ModelAdmin):
+    list_display = ("service", "owner_name", "reason", "created_at", "expires_at")
+    readonly_fields = ("service", "owner", "owner_name", "reason", "created_at", "expires_at")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,167 @@
+"""The release driver: one short step per Celery task run, re-queued until the release ends.
+
+Why it is safe to run twice (SIGKILLed workers, broker redeliveries, the reconciler):
+
+* Every chain of steps carries a `tick`. A run first claims the release with one conditional
+  UPDATE (tick matches, no live lease) that bumps the tick and takes a short lease; a run
+  with an old tick (a duplicate, or a chain the reconciler replaced) just stops, a run that
+  finds the lease taken retries shortly. So at most one run acts at a time, and one chain
+  survives.
+* Each step's outside actions are idempotent: the build is found by its tag before one is
+  created, the Deployment is checked for our image + change-cause before it is patched,
+  the undo is skipped when the previous image is already back.
+* The database is the truth: build id, log offset, revision before, patch time are saved
+  as soon as they are known, and state only moves through services.transition(), which
+  refuses moves the table (or a concurrent change) does not allow.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from dashboard import states
+from dashboard.adapters.errors import AdapterError
+from dashboard.errors import Conflict
+from dashboard.models import Release, Service
+
+log = logging.getLogger(__name__)
+
+# A step is a few API calls; a lease longer than any of them stops a second run from
+# acting while the first is alive, and is short enough that a killed run is taken over soon.
+LEASE_SECONDS = 20
+RETRY_SECONDS = 2.0  # after a retryable outside error (5xx, timeouts)
+
+
+def stale_after() -> timedelta:
+    """How long an active release may go without a step before the reconciler re-drives it."""
+    return timedelta(seconds=getattr(settings, "RELEASE_STALE_SECONDS", 30))
+
+
+def _enqueue(release_id: int, tick: int, countdown: float) -> None:
+    from dashboard import tasks
+
+    tasks.advance_release.apply_async((release_id, tick), countdown=max(countdown, 0))
+
+
+def advance(release_id: int, tick: int) -> None:
+    """Run one step of the release if this run owns its chain; queue the next step."""
+    now = timezone.now()
+    claimed = (
+        Release.objects.filter(pk=release_id, tick=tick, state__in=states.ACTIVE)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + timedelta(seconds=LEASE_SECONDS), tick=tick + 1,
+                heartbeat_at=now)
+    )
+    if not claimed:
+        row = Release.objects.filter(pk=release_id).values("tick", "state").first()
+        if row and row["tick"] == tick and row["state"] in states.ACTIVE:
+            _enqueue(release_id, tick, 1.0)  # another run holds the lease: look again soon
+        return
+    tick += 1
+    delay: float | None = None
+    try:
+        release = Release.objects.select_related("service__cluster", "requested_by").get(
+            pk=release_id
+        )
+        delay = step(release)
+    except Conflict as exc:
+        # The state moved under us (a cancel, say): evaluate the new state at once.
+        log.info("release %s: %s", release_id, exc)
+        delay = 0
+    except AdapterError as exc:
+        delay = _outside_error(release_id, exc)
+    except Exception:
+        log.exception("release %s: step failed; retrying", release_id)
+        delay = 5.0
+    finally:
+        Release.objects.filter(pk=release_id, tick=tick).update(
+            lease_until=None, heartbeat_at=timezone.now()
+        )
+    if delay is not None and Release.objects.filter(
+        pk=release_id, tick=tick, state__in=states.ACTIVE
+    ).exists():
+        _enqueue(release_id, tick, delay)
+
+
+def _outside_error(release_id: int, exc: AdapterError) -> float | None:
+    import dashboard.phases as phases
+    from dashboard import services
+
+    release = Release.objects.select_related("service__cluster").get(pk=release_id)
+    if exc.retryable:
+        log.warning("release %s: %s (will retry)", release_id, exc)
+        services.record_event(release, "retry", str(exc)[:500], {"api": exc.api,
+                                                                  "status": exc.status})
+        return RETRY_SECONDS
+    if release.state == states.ROLLING_BACK:
+        services.transition(release, states.FAILED, message=f"rollback failed: {exc}")
+        return None
+    phases.fail(release, reason=f"{exc}", code="OutsideError")
+    return 0
+
+
+def step(release: Release) -> float | None:
+    """Dispatch on state; return seconds until the next step, or None when done driving."""
+    import dashboard.phases as phases
+
+    handler = {
+        states.BUILDING: phases.step_building,
+        states.DEPLOYING: phases.step_deploying,
+        states.VERIFYING: phases.step_verifying,
+        states.ROLLING_BACK: phases.step_rolling_back,
+    }.get(release.state)
+    return handler(release) if handler else None
+
+
+def reconcile(now: datetime | None = None, stale_after: timedelta | None = None
+              ) -> dict[str, int]:
+    """Re-drive active releases whose heartbeat is stale (a lost task or a killed worker):
+    start a new chain (the old one, if alive, stops at its next run). Start queued releases
+    of Services with nothing active."""
+    from dashboard import services
+
+    now = now or timezone.now()
+    before = now - (stale_after or globals()["stale_after"]())
+    redriven = 0
+    rows = Release.objects.stale(before).values_list("pk", "tick")
+    for pk, tick in rows:
+        if Release.objects.filter(pk=pk, tick=tick).update(tick=F("tick") + 1, heartbeat_at=now):
+            _enqueue(pk, tick + 1, 0)
+            redriven += 1
+    started = 0
+    for service in Service.objects.filter(releases__state=states.QUEUED).distinct():
+        if services.promote_next(service) is not None:
+            started += 1
+    return {"redriven": redriven, "started": started}
+
+
+def cancel_build(release_id: int) -> None:
+    """Cancel the Cloud Build of a cancelled release (found by tag when its id is unknown)."""
+    from dashboard import connections, services
+
+    release = Release.objects.select_related("service").get(pk=release_id)
+    service = release.service
+    builder = connections.builder()
+    build_id = release.build_id
+    if not build_id:
+        found = connections.find_release_build(builder, release)
+        build_id = found.id if found else ""
+    if not build_id:
+        services.record_event(release, "build", "no build had started: nothing to cancel")
+        return
+    info = builder.cancel(service.gcp_project, build_id)
+    services.record_event(release, "build", f"build {build_id} is {info.status}",
+                          {"build_id": build_id, "status": info.status},
+                          publish_type="release.event")
+
+
+def describe(release: Release) -> dict[str, Any]:
+    """A small JSON view of a release for live messages."""
+    return {"id": release.pk, "service": release.service.name, "state": release.state,
+            "kind": release.kind, "commit": release.commit_sha}

@@ -1,0 +1,121 @@
+"""Service-level operations: lock/unlock and pause/resume (re-exported by dashboard.services).
+
+Pause and resume act on the Deployment (spec.paused, as `kubectl rollout pause/resume`) and
+record the state on the Service; the time a rollout spends paused does not count against
+the active release's rollout timeout.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from dashboard import audit, permissions
+from dashboard.adapters.errors import AdapterError
+from dashboard.errors import Conflict, InvalidRequest, Unavailable
+from dashboard.models import Lock, Release, Service
+from dashboard.services import _on_commit_publish, _require, _service, _via, actor_name
+
+
+def lock_service(*, service: Service | str, actor: Any, via: str, reason: str,
+                 expires_at: datetime | None = None) -> Lock:
+    """Lock the Service: new releases are refused (showing owner and reason) until unlocked."""
+    via = _via(via)
+    svc = _service(service)
+    if not reason or not reason.strip():
+        raise InvalidRequest("reason", "say why the service is locked")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise InvalidRequest("expires_at", "must be in the future")
+    _require(permissions.can_lock, actor, via, svc, "lock")
+    with transaction.atomic():
+        Service.objects.select_for_update().get(pk=svc.pk)
+        current = Lock.objects.filter(service=svc).first()
+        if current is not None and not current.is_expired:
+            raise Conflict(
+                f"{svc.name} is already locked by {current.owner_name}: {current.reason}"
+            )
+        if current is not None:
+            current.delete()  # an expired lock is simply replaced
+        lock = Lock.objects.create(
+            service=svc, owner=actor, owner_name=actor_name(actor, via), reason=reason,
+            expires_at=expires_at,
+        )
+        audit.append(actor=actor_name(actor, via), via=via, action="lock", service=svc.name,
+                     reason=reason, payload={"expires_at": expires_at})
+        _on_commit_publish([f"service:{svc.name}"], "lock", {
+            "service": svc.name, "locked": True, "owner": lock.owner_name, "reason": reason,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        })
+        return lock
+
+
+def unlock_service(*, service: Service | str, actor: Any, via: str, reason: str = "") -> None:
+    """Remove the Service's lock (expired locks count as absent)."""
+    via = _via(via)
+    svc = _service(service)
+    _require(permissions.can_lock, actor, via, svc, "unlock")
+    with transaction.atomic():
+        lock = Lock.objects.select_for_update().filter(service=svc).first()
+        if lock is None:
+            raise Conflict(f"{svc.name} is not locked")
+        audit.append(actor=actor_name(actor, via), via=via, action="unlock", service=svc.name,
+                     reason=reason, payload={"owner": lock.owner_name, "lock_reason": lock.reason})
+        lock.delete()
+        _on_commit_publish([f"service:{svc.name}"], "lock", {"service": svc.name, "locked": False})
+
+
+def _kube(svc: Service) -> Any:
+    from dashboard.adapters.kube import KubeAdapter
+
+    return KubeAdapter(svc.cluster)
+
+
+def pause_service(*, service: Service | str, actor: Any, via: str, reason: str = "") -> Service:
+    """Pause the Deployment's rollouts (spec.paused=true)."""
+    via = _via(via)
+    svc = _service(service)
+    _require(permissions.can_pause, actor, via, svc, "pause")
+    if svc.paused:
+        raise Conflict(f"{svc.name} is already paused")
+    try:
+        _kube(svc).pause(svc.namespace, svc.deployment)
+    except AdapterError as exc:
+        raise Unavailable(f"could not pause {svc.deployment}: {exc}") from exc
+    with transaction.atomic():
+        now = timezone.now()
+        Service.objects.filter(pk=svc.pk).update(paused=True, paused_at=now)
+        svc.paused, svc.paused_at = True, now
+        audit.append(actor=actor_name(actor, via), via=via, action="pause", service=svc.name,
+                     reason=reason)
+        _on_commit_publish([f"service:{svc.name}"], "pause", {"service": svc.name, "paused": True})
+    return svc
+
+
+def resume_service(*, service: Service | str, actor: Any, via: str, reason: str = "") -> Service:
+    """Resume the Deployment's rollouts; the paused time is added to the active deadline."""
+    via = _via(via)
+    svc = _service(service)
+    _require(permissions.can_pause, actor, via, svc, "resume")
+    try:
+        _kube(svc).resume(svc.namespace, svc.deployment)
+    except AdapterError as exc:
+        raise Unavailable(f"could not resume {svc.deployment}: {exc}") from exc
+    with transaction.atomic():
+        now = timezone.now()
+        locked = Service.objects.select_for_update().get(pk=svc.pk)
+        paused_for = (now - locked.paused_at) if locked.paused_at else None
+        Service.objects.filter(pk=svc.pk).update(paused=False, paused_at=None)
+        svc.paused, svc.paused_at = False, None
+        if paused_for is not None:
+            Release.objects.active().filter(service=svc, deadline_at__isnull=False).update(
+                deadline_at=F("deadline_at") + paused_for
+            )
+        audit.append(actor=actor_name(actor, via), via=via, action="resume", service=svc.name,
+                     reason=reason, payload={"paused_seconds": paused_for.total_seconds()
+                                             if paused_for else None})
+        _on_commit_publish([f"service:{svc.name}"], "pause", {"service": svc.name, "paused": False})
+    return svc
