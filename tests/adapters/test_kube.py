@@ -1,0 +1,195 @@
+"""KubeAdapter (+ the pure rollout judgement) against the sandbox's Kubernetes API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+
+from dashboard.adapters.errors import AdapterError
+from dashboard.adapters.kube import CHANGE_CAUSE, KubeAdapter
+from dashboard.failure import build_summary, log_target
+from dashboard.rollout import Progress, fatal_reasons, progress
+
+from .conftest import REPO, commit
+
+pytestmark = pytest.mark.timeout(120)
+NS, NAME, CONTAINER = "default", "license-api", "license-api"
+T = TypeVar("T")
+
+
+def wait_until(fn: Callable[[], T], timeout: float = 30.0, interval: float = 0.1) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def status(kube: KubeAdapter) -> Progress:
+    dep = kube.deployment(NS, NAME)
+    return progress(dep, kube.replicasets(NS, dep))
+
+
+def rolled_out(kube: KubeAdapter, timeout: float = 40.0) -> Progress:
+    p = wait_until(lambda: (lambda s: s if s.done else None)(status(kube)), timeout)
+    assert p is not None, status(kube).message
+    return p
+
+
+def image_of(sandbox: Any, prefix: str = "") -> str:
+    """Push an image built from a fresh commit into the sandbox registry; its digest ref."""
+    sha = commit(prefix)
+    pushed = sandbox.control("images", {"image": f"{REPO}:{sha}", "commit": sha})
+    return f"{REPO}@{pushed['digest']}"
+
+
+def test_it_sets_the_image_and_follows_the_rollout_to_done(fresh_kube, sandbox):
+    before = fresh_kube.deployment(NS, NAME)
+    image = image_of(sandbox)
+    generation = fresh_kube.set_image(NS, NAME, CONTAINER, image, change_cause="release 7 by ada: abc123")
+    assert generation == before["metadata"]["generation"] + 1
+    p = rolled_out(fresh_kube)
+    assert (p.desired, p.updated, p.available, p.revision) == (3, 3, 3, 2)
+    dep = fresh_kube.deployment(NS, NAME)
+    assert dep["metadata"]["annotations"][CHANGE_CAUSE] == "release 7 by ada: abc123"
+    [container] = dep["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == image
+    assert container["readinessProbe"]  # merged by name: the probes and ports stayed
+    pods = fresh_kube.pods(NS, {"app": "license-api", "pod-template-hash": p.pod_template_hash})
+    assert len(pods) == 3
+
+
+def test_it_refuses_a_container_the_deployment_does_not_have(kube):
+    with pytest.raises(AdapterError) as err:
+        kube.set_image(NS, NAME, "sidecar", f"{REPO}:x")
+    assert not err.value.retryable and "sidecar" in str(err.value)
+
+
+def test_it_undoes_to_the_previous_revision_like_kubectl(fresh_kube, sandbox):
+    original = fresh_kube.deployment(NS, NAME)["spec"]["template"]["spec"]["containers"][0]["image"]
+    with pytest.raises(AdapterError, match="no rollout history"):
+        fresh_kube.undo(NS, NAME)
+    fresh_kube.set_image(NS, NAME, CONTAINER, image_of(sandbox), "release 1")
+    rolled_out(fresh_kube)
+    result = fresh_kube.undo(NS, NAME, change_cause="rollback of release 1")
+    assert (result.to_revision, result.skipped, result.image) == (1, False, original)
+    p = rolled_out(fresh_kube)
+    dep = fresh_kube.deployment(NS, NAME)
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == original
+    assert p.revision == 3  # the old ReplicaSet is reused with a new revision, as in GKE
+    assert dep["metadata"]["annotations"][CHANGE_CAUSE] == "rollback of release 1"
+    assert "pod-template-hash" not in dep["spec"]["template"]["metadata"]["labels"]
+    assert fresh_kube.undo(NS, NAME, to_revision=3).skipped
+
+
+def test_it_undoes_to_a_given_revision_and_refuses_an_unknown_one(fresh_kube, sandbox):
+    second, third = image_of(sandbox), image_of(sandbox)
+    fresh_kube.set_image(NS, NAME, CONTAINER, second)
+    rolled_out(fresh_kube)
+    fresh_kube.set_image(NS, NAME, CONTAINER, third)
+    rolled_out(fresh_kube)
+    with pytest.raises(AdapterError, match="revision 9") as err:
+        fresh_kube.undo(NS, NAME, to_revision=9)
+    assert not err.value.retryable
+    assert fresh_kube.undo(NS, NAME, to_revision=2).image == second
+    rolled_out(fresh_kube)
+    assert fresh_kube.deployment(NS, NAME)["spec"]["template"]["spec"]["containers"][0]["image"] == second
+
+
+def test_it_pauses_and_resumes_a_rollout(fresh_kube, sandbox):
+    fresh_kube.pause(NS, NAME)
+    fresh_kube.pause(NS, NAME)  # idempotent: a retried task must not fail
+    assert fresh_kube.deployment(NS, NAME)["spec"]["paused"] is True
+    fresh_kube.set_image(NS, NAME, CONTAINER, image_of(sandbox))
+    time.sleep(1.0)
+    p = status(fresh_kube)
+    assert p.paused and not p.done and p.updated == 0  # paused: no new ReplicaSet scaled up
+    with pytest.raises(AdapterError, match="paused"):
+        fresh_kube.undo(NS, NAME)
+    fresh_kube.resume(NS, NAME)
+    assert "paused" not in fresh_kube.deployment(NS, NAME)["spec"]
+    assert rolled_out(fresh_kube).revision == 2
+
+
+def test_it_reads_health_through_the_service_proxy(kube):
+    code, body = kube.proxy_get(NS, "license-api", 80, "/health/ready")
+    assert code == 200 and "ready" in body
+    code, _ = kube.proxy_get(NS, "no-such-service", 80, "/health/ready")
+    assert code in (404, 503)  # answered, not raised
+
+
+def test_it_maps_kube_errors_to_retryable_or_not(kube, chaos):
+    with pytest.raises(AdapterError) as missing:
+        kube.deployment(NS, "no-such-deployment")
+    assert not missing.value.retryable and missing.value.status == 404
+    assert 'deployments.apps "no-such-deployment" not found' in str(missing.value)
+    chaos("kube", error_rate=1.0, error_codes=[500, 503])
+    with pytest.raises(AdapterError) as flaky:
+        kube.deployment(NS, NAME)
+    assert flaky.value.retryable and flaky.value.status in (500, 503)
+    with pytest.raises(AdapterError) as flaky_patch:
+        kube.pause(NS, NAME)
+    assert flaky_patch.value.retryable
+
+
+def test_it_times_out_a_slow_api_server_as_retryable(cluster, chaos):
+    impatient = KubeAdapter(cluster, timeout=(1, 0.3))
+    chaos("kube", latency_ms=1000)
+    with pytest.raises(AdapterError) as err:
+        impatient.deployment(NS, NAME)
+    assert err.value.retryable and err.value.status == 0
+
+
+def test_it_judges_a_crash_looping_rollout_fatal_and_summarises_it(fresh_kube, sandbox):
+    started = datetime.now(UTC)
+    previous = fresh_kube.deployment(NS, NAME)["spec"]["template"]["spec"]["containers"][0]["image"]
+    image = image_of(sandbox, "dead")
+    fresh_kube.set_image(NS, NAME, CONTAINER, image)
+    sightings: dict = {}
+
+    def judge() -> list:
+        p = status(fresh_kube)
+        if not p.pod_template_hash:
+            return []
+        pods = fresh_kube.pods(NS, {"app": "license-api"})
+        events = fresh_kube.events(NS, since=started, involved_names=[pod["metadata"]["name"] for pod in pods])
+        return fatal_reasons(pods, events, None, sightings, datetime.now(UTC), pod_template_hash=p.pod_template_hash)
+
+    fatal = wait_until(judge, timeout=40, interval=0.2)
+    assert fatal, status(fresh_kube).message
+    first = fatal[0]
+    assert first.reason == "CrashLoopBackOff" and first.container == CONTAINER and first.exit_code == 1
+    # The old pods keep serving meanwhile (maxUnavailable rounds down to 0 for 3 replicas).
+    assert status(fresh_kube).available == 3
+    pods = fresh_kube.pods(NS, {"app": "license-api"})
+    pod, container = log_target(fatal, pods)
+    logs = fresh_kube.recent_logs(NS, pod, container)
+    assert logs
+    events = fresh_kube.events(NS, since=started, field_selector="type=Warning")
+    summary = build_summary(fatal=fatal, pods=pods, events=events, logs=logs,
+                            digest_from=previous, digest_to=image)
+    assert summary["reason"].startswith(f"CrashLoopBackOff: container {CONTAINER} in pod {pod} exited with code 1")
+    assert any(e["reason"] == "BackOff" for e in summary["events"])
+    assert summary["logs"] == logs[-25:]
+
+
+def test_it_judges_a_missing_image_fatal(fresh_kube):
+    started = datetime.now(UTC)
+    fresh_kube.set_image(NS, NAME, CONTAINER, f"{REPO}:never-built-{commit()[:8]}")
+    sightings: dict = {}
+
+    def judge() -> list:
+        p = status(fresh_kube)
+        if not p.pod_template_hash:
+            return []
+        pods = fresh_kube.pods(NS, {"app": "license-api", "pod-template-hash": p.pod_template_hash})
+        events = fresh_kube.events(NS, since=started)
+        return fatal_reasons(pods, events, None, sightings, datetime.now(UTC), pod_template_hash=p.pod_template_hash)
+
+    fatal = wait_until(judge, timeout=40, interval=0.2)
+    assert fatal and fatal[0].reason == "ErrImagePull"
