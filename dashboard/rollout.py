@@ -182,16 +182,59 @@ def progress(
 
 
 # --- fail fast ---------------------------------------------------------------------------
+def normalize_rule(rule: Any) -> Any:
+    """One reason's rule in canonical form. Accepted spellings:
+    "fatal" | "never" | {"after_sightings": N} | {"after_seconds": T} | both keys (fatal when
+    either is reached), and the long form {"action": "fatal"|"never"|"after",
+    "sightings": N, "seconds": T}. Raises ValueError for anything else."""
+    if rule in ("fatal", "never"):
+        return rule
+    if isinstance(rule, Mapping) and "action" in rule:
+        action = rule["action"]
+        if action in ("fatal", "never"):
+            return action
+        if action == "after":
+            rule = {
+                f"after_{k}": rule[k] for k in ("sightings", "seconds") if rule.get(k) is not None
+            }
+        else:
+            raise ValueError(f"unknown action {action!r}")
+    if isinstance(rule, Mapping) and rule and set(rule) <= {"after_sightings", "after_seconds"}:
+        out: dict[str, Any] = {}
+        n = rule.get("after_sightings")
+        if n is not None:
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"after_sightings must be an integer >= 1, not {n!r}")
+            out["after_sightings"] = n
+        t = rule.get("after_seconds")
+        if t is not None:
+            if isinstance(t, bool) or not isinstance(t, int | float) or t < 0:
+                raise ValueError(f"after_seconds must be a number >= 0, not {t!r}")
+            out["after_seconds"] = t
+        if out:
+            return out
+    raise ValueError(
+        f"{rule!r} is not a rule: use 'fatal', 'never', {{\"after_sightings\": N}} or "
+        f"{{\"after_seconds\": T}}"
+    )
+
+
 def merge_policy(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """DEFAULT_POLICY with a Service's overrides on top, validated (ValueError)."""
+    """DEFAULT_POLICY with a Service's overrides on top, normalised; ValueError if invalid
+    (validate Service.failfast_policy with validate_policy when it is saved)."""
     policy = dict(DEFAULT_POLICY)
-    policy.update(overrides or {})
+    for key, rule in (overrides or {}).items():
+        policy[key] = rule
     validate_policy(policy)
-    return policy
+    return {
+        key: rule if key == "scope" else normalize_rule(rule) for key, rule in policy.items()
+    }
 
 
 def validate_policy(policy: Mapping[str, Any]) -> None:
-    """Each reason: "fatal" | "never" | {"after_sightings": N>=1} | {"after_seconds": T>=0}."""
+    """Raises ValueError naming the bad entry (unknown reason, bad rule, bad scope)."""
+    if not isinstance(policy, Mapping):
+        raise ValueError("the fail-fast policy must be a JSON object")
     for key, rule in policy.items():
         if key == "scope":
             if rule not in ("all_pods", "any_pod"):
@@ -199,18 +242,10 @@ def validate_policy(policy: Mapping[str, Any]) -> None:
             continue
         if key not in REASONS:
             raise ValueError(f"unknown fail-fast reason {key!r} (known: {', '.join(REASONS)})")
-        if rule in ("fatal", "never"):
-            continue
-        if isinstance(rule, Mapping) and len(rule) == 1:
-            (kind, value), = rule.items()
-            if kind == "after_sightings" and isinstance(value, int) and value >= 1:
-                continue
-            if kind == "after_seconds" and isinstance(value, int | float) and value >= 0:
-                continue
-        raise ValueError(
-            f"bad policy for {key}: {rule!r} (use 'fatal', 'never', "
-            '{"after_sightings": N} or {"after_seconds": T})'
-        )
+        try:
+            normalize_rule(rule)
+        except ValueError as exc:
+            raise ValueError(f"bad policy for {key}: {exc}") from None
 
 
 def parse_time(raw: Any) -> datetime | None:
@@ -406,8 +441,7 @@ def fatal_reasons(
       new RS has a fatal reason; "any_pod": each doomed pod is returned.
     Returns Fatal items, most-restarted first.
     """
-    rules = dict(DEFAULT_POLICY)
-    rules.update(policy or {})
+    rules = merge_policy(policy)
     now = parse_time(now) or datetime.now(UTC)
     by_pod = _events_by_pod(events)
     live = []
@@ -450,8 +484,8 @@ def _is_fatal(rule: Any, n: int, cand: _Candidate, first: datetime, now: datetim
         return True
     if not isinstance(rule, Mapping):
         return False
-    if "after_sightings" in rule:
-        return max(n, cand.count or 0) >= int(rule["after_sightings"])
-    if "after_seconds" in rule:
-        return (now - first).total_seconds() >= float(rule["after_seconds"])
-    return False
+    if "after_sightings" in rule and max(n, cand.count or 0) >= int(rule["after_sightings"]):
+        return True
+    return "after_seconds" in rule and (now - first).total_seconds() >= float(
+        rule["after_seconds"]
+    )

@@ -74,8 +74,13 @@ def map_error(exc: BaseException, what: str) -> AdapterError:
 def api_client_for(
     kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False
 ) -> client.ApiClient:
-    """One ApiClient per (kubeconfig, context) per process (pools must not cross a fork)."""
-    key = (os.getpid(), kubeconfig or "", context or "", in_cluster)
+    """One ApiClient per (kubeconfig, context) per process (pools must not cross a fork);
+    a rewritten kubeconfig file (new mtime, e.g. a restarted sandbox) gets a new client."""
+    try:
+        mtime = os.stat(kubeconfig).st_mtime_ns if kubeconfig else 0
+    except OSError:
+        mtime = 0
+    key = (os.getpid(), kubeconfig or "", context or "", in_cluster, mtime)
     with _clients_lock:
         api = _clients.get(key)
         if api is None:

@@ -170,6 +170,32 @@ def test_it_validates_policies():
     validate_policy(DEFAULT_POLICY)
     assert merge_policy({"Unhealthy": {"after_seconds": 120}})["Unhealthy"] == {"after_seconds": 120}
     for bad in ({"Bogus": "fatal"}, {"CrashLoopBackOff": "sometimes"}, {"OOMKilled": {"after_sightings": 0}},
-                {"OOMKilled": {"after_sightings": 1, "after_seconds": 1}}, {"scope": "most"}):
+                {"OOMKilled": {"after_minutes": 1}}, {"OOMKilled": {"action": "later"}}, {"scope": "most"},
+                {"OOMKilled": {"after_sightings": True}}):
         with pytest.raises(ValueError):
             merge_policy(bad)
+
+
+def test_it_accepts_the_long_policy_form_stored_on_services():
+    policy = merge_policy({
+        "CrashLoopBackOff": {"action": "never"},
+        "OOMKilled": {"action": "after", "sightings": 2},
+        "Unhealthy": {"action": "after", "seconds": 90},
+        "ImagePullBackOff": {"action": "fatal"},
+    })
+    assert policy["CrashLoopBackOff"] == "never" and policy["ImagePullBackOff"] == "fatal"
+    assert policy["OOMKilled"] == {"after_sightings": 2}
+    assert policy["Unhealthy"] == {"after_seconds": 90}
+    assert judge([crashing()], policy={"CrashLoopBackOff": {"action": "never"}}) == []
+
+
+def test_it_fails_on_whichever_threshold_comes_first():
+    p = pod("p1", waiting=("ImagePullBackOff", "Back-off pulling image"))
+    policy = {"ImagePullBackOff": {"after_sightings": 100, "after_seconds": 10}}
+    sightings: dict = {}
+    assert judge([p], policy=policy, sightings=sightings, now=at(0)) == []
+    assert judge([p], policy=policy, sightings=sightings, now=at(11))[0].reason == "ImagePullBackOff"
+    policy = {"ImagePullBackOff": {"after_sightings": 2, "after_seconds": 1000}}
+    sightings = {}
+    assert judge([p], policy=policy, sightings=sightings, now=at(0)) == []
+    assert judge([p], policy=policy, sightings=sightings, now=at(1))[0].reason == "ImagePullBackOff"
