@@ -66,7 +66,7 @@ async def serve(args: argparse.Namespace) -> None:
     cluster.bootstrap()
     cluster.start()
     kube_runner = web.AppRunner(create_app(cluster), handler_cancellation=True,
-                                access_log=None)
+                                access_log=None, shutdown_timeout=1.0)
     await kube_runner.setup()
     await web.TCPSite(kube_runner, args.host, args.kube_port, backlog=1024).start()
     runners = [kube_runner]
@@ -74,7 +74,7 @@ async def serve(args: argparse.Namespace) -> None:
     cb = cloudbuild_app(registry, chaos, args.speed, cb_url)
     if cb is not None:
         cluster.cloudbuild_app = cb
-        cb_runner = web.AppRunner(cb, access_log=None)
+        cb_runner = web.AppRunner(cb, access_log=None, shutdown_timeout=1.0)
         await cb_runner.setup()
         await web.TCPSite(cb_runner, args.host, args.cloudbuild_port).start()
         runners.append(cb_runner)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..chaos import Chaos
 from ..registry import Registry
@@ -20,11 +21,17 @@ from .controllers.replicaset import ReplicaSetController
 from .events import Recorder
 from .logs import LogStore
 from .manifests import apply_manifests, manifest_images
-from .resources import NAMESPACES, NODES as NODE_TYPE
+from .resources import NAMESPACES
+from .resources import NODES as NODE_TYPE
 from .store import Store
 from .watch import WatchHub
 
 log = logging.getLogger("sandbox.kube")
+
+
+class Controller(Protocol):
+    def sync(self) -> float | None:
+        """Reconcile everything once; return the clock time it next needs to run, if any."""
 PRELOADED_COMMIT = "0000000000000000000000000000000000000000"
 MAX_PASSES = 200  # a pass that still writes after this many is a controller bug; stop looping
 
@@ -55,7 +62,7 @@ class Cluster:
         self.api = Api(self.store, self.clock)
         self.recorder = Recorder(self.store, self.clock)
         self.kubelet = Kubelet(self)
-        self.controllers = [
+        self.controllers: list[Controller] = [
             GarbageCollector(self), self.kubelet, ReplicaSetController(self),
             DeploymentController(self), EndpointsController(self),
         ]
@@ -151,7 +158,5 @@ class Cluster:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -69,12 +70,10 @@ def apply_manifests(api: Api, directory: Path) -> None:
             secrets.setdefault((ns, name), set()).update(keys)
     for (ns, name), keys in sorted(secrets.items()):
         data = {k: base64.b64encode(f"sandbox-{k}".encode()).decode() for k in sorted(keys)}
-        try:
+        with contextlib.suppress(errors.ApiError):
             api.create(SECRETS, ns, {"metadata": {"name": name, "namespace": ns,
                                                   "labels": {"sandbox": "seeded"}},
                                      "type": "Opaque", "data": data})
-        except errors.ApiError:
-            pass
     for doc in docs:
         rt = BY_KIND.get((doc.get("apiVersion", ""), doc.get("kind", "")))
         if rt is None:

@@ -119,7 +119,7 @@ def _lookup(obj: Obj, path: str) -> str:
             if value:
                 return value
         return ""
-    if head in _ALIASES and head != "source":
+    if head in _ALIASES and head != "source" and head not in obj:
         path = _ALIASES[head][0] + path[len(head) :]
     cur: Any = obj
     for part in path.split("."):

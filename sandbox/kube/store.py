@@ -68,7 +68,9 @@ class Store:
         found = [
             o for (ns, _), o in items.items() if namespace is None or ns == (namespace or "")
         ]
-        return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return sorted(
+            found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+        )
 
     def oldest_resumable(self) -> int:
         """Watches may resume from this version or later."""

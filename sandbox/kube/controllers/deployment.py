@@ -107,7 +107,7 @@ class DeploymentController(Scaler):
         existing = u.find_new(d, rss)
         old = [rs for rs in rss if existing is None or rs is not existing]
         new_revision = max((u.revision(rs) for rs in old), default=0) + 1
-        ns, now = d["metadata"]["namespace"], self.clock.stamp()
+        ns, _now = d["metadata"]["namespace"], self.clock.stamp()
         if existing is not None:
             rs = copy.deepcopy(existing)
             ann = rs["metadata"].setdefault("annotations", {})
