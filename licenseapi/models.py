@@ -4,13 +4,16 @@ change goes through services.py, which also writes the LicenseChange log."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 
 class Product(models.Model):
@@ -51,6 +54,35 @@ class LicenseQuerySet(models.QuerySet["License"]):
         return self.annotate(
             seats_used=Count("activations", filter=Q(activations__last_seen__gte=cutoff))
         )
+
+
+@dataclass(frozen=True)
+class LicenseSnapshot:
+    """What validate needs, read in one hand-written query (see License.snapshot)."""
+
+    id: uuid.UUID
+    key_hash: str
+    status: str
+    expires_at: datetime | None
+    seats: int
+    product: str
+    seats_used: int
+
+    def invalid_reason(self, now: datetime | None = None) -> str | None:
+        if self.status != LicenseStatus.ACTIVE:
+            return self.status
+        if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return None
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = parse_datetime(str(value))  # SQLite hands back text
+    if parsed is None:
+        raise ValueError(f"not a timestamp: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class License(models.Model):
@@ -99,6 +131,35 @@ class License(models.Model):
 
     def __str__(self) -> str:
         return f"LIC-{self.key_prefix}-… ({self.product_id and self.product.slug}, {self.status})"
+
+    @classmethod
+    def snapshot(cls, key_prefix: str, live_since: datetime) -> LicenseSnapshot | None:
+        """The license with this prefix and its live seat count, in one query.
+
+        Raw SQL on purpose: validate is the hottest endpoint, and compiling the equivalent ORM
+        query (join, correlated count) costs ~25x the query itself (see the benchmark)."""
+        qn = connection.ops.quote_name
+        lic, prod, act = cls._meta.db_table, Product._meta.db_table, Activation._meta.db_table
+        # Only our own table names are interpolated; values go as parameters.
+        sql = (
+            f"SELECT l.id, l.key_hash, l.status, l.expires_at, l.seats, p.slug, "  # noqa: S608
+            f"(SELECT COUNT(*) FROM {qn(act)} a WHERE a.license_id = l.id AND a.last_seen >= %s) "
+            f"FROM {qn(lic)} l JOIN {qn(prod)} p ON p.id = l.product_id WHERE l.key_prefix = %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [connection.ops.adapt_datetimefield_value(live_since), key_prefix])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return LicenseSnapshot(
+            id=row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0])),
+            key_hash=row[1],
+            status=row[2],
+            expires_at=_aware(row[3]),
+            seats=int(row[4]),
+            product=row[5],
+            seats_used=int(row[6]),
+        )
 
     @property
     def masked_key(self) -> str:

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from licenseapi import conf
 from licenseapi.keys import MalformedKey, generate_license_key, parse_license_key, secret_matches
-from licenseapi.models import Activation, License, LicenseChange, LicenseStatus, Product
+from licenseapi.models import (
+    Activation,
+    License,
+    LicenseChange,
+    LicenseSnapshot,
+    LicenseStatus,
+    Product,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +76,9 @@ class IssuedLicense:
 
 @dataclass(frozen=True)
 class ValidationResult:
-    license: License
+    license: LicenseSnapshot
     valid: bool
     reason: str | None
-    seats_used: int
 
 
 @dataclass(frozen=True)
@@ -225,25 +231,29 @@ def _cutoff(now: datetime) -> datetime:
     return now - timedelta(seconds=conf.activation_ttl())
 
 
-def find_by_key(key: object, *, with_seats: bool = False) -> License:
+def find_by_key(key: object) -> License:
     """The license a key belongs to. Unknown and wrong keys look the same to the caller."""
     try:
         parts = parse_license_key(key)
     except MalformedKey as exc:
         raise InvalidKey(str(exc)) from None
-    qs = License.objects.select_related("product")
-    if with_seats:
-        qs = qs.with_seats_used(timezone.now(), conf.activation_ttl())
-    lic = qs.filter(key_prefix=parts.prefix).first()
+    lic = License.objects.select_related("product").filter(key_prefix=parts.prefix).first()
     if lic is None or not secret_matches(parts.secret, lic.key_hash):
         raise LicenseNotFound("no license with this key")
     return lic
 
 
 def validate(key: object) -> ValidationResult:
-    lic = find_by_key(key, with_seats=True)  # one query: the license and its live seat count
-    reason = lic.invalid_reason()
-    return ValidationResult(lic, reason is None, reason, lic.seats_used)  # type: ignore[attr-defined]
+    try:
+        parts = parse_license_key(key)
+    except MalformedKey as exc:
+        raise InvalidKey(str(exc)) from None
+    now = timezone.now()
+    snap = License.snapshot(parts.prefix, _cutoff(now))  # one query, seat count included
+    if snap is None or not secret_matches(parts.secret, snap.key_hash):
+        raise LicenseNotFound("no license with this key")
+    reason = snap.invalid_reason(now)
+    return ValidationResult(snap, reason is None, reason)
 
 
 def _live_count(lic: License, now: datetime, exclude_fingerprint: str | None = None) -> int:

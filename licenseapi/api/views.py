@@ -127,10 +127,10 @@ class ValidateView(LicenseApiView):
                 "status": lic.status,
                 "reason": result.reason,
                 "license_id": str(lic.id),
-                "product": lic.product.slug,
+                "product": lic.product,
                 "expires_at": lic.expires_at,
                 "seats": lic.seats,
-                "seats_used": result.seats_used,
+                "seats_used": lic.seats_used,
             }
         )
 

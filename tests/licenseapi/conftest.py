@@ -35,6 +35,7 @@ def licenseapi_settings() -> Iterator[str]:
         LICENSE_SIGNING_KEY=_SIGNING_KEY,
         LICENSE_REDIS_PREFIX=prefix,
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],  # speed only
     ):
         ratelimit.reset_breaker()
         yield prefix

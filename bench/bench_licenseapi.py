@@ -1,0 +1,191 @@
+"""License API: POST /api/v1/licenses/validate/ against a bare Django JSON view.
+
+One uvicorn server (APP_ROLE=licenseapi, the same worker count for both targets) on
+127.0.0.1, with its own SQLite database and its own Redis (so the rate limiter really runs:
+limits are set high enough never to trigger). A client in another process (aiohttp, a fixed
+number of keep-alive connections) drives each target in alternating rounds for a bounded
+time; we report throughput and latency percentiles side by side. Target: validate >= 0.6x
+the bare view's throughput.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+WORKERS = 1  # 2 CPUs here: one for the server, one for the load generator
+CONNECTIONS = 16
+ROUND_SECONDS = 4.0
+ROUNDS = 3  # per target, alternating, so drift affects both alike
+MAX_REQUESTS_PER_ROUND = 200_000
+TARGET_RATIO = 0.6
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wait_http(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (127.0.0.1 only)
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def _drive(url: str, body: bytes, seconds: float, cap: int) -> tuple[list[float], int, float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+    headers = {"Content-Type": "application/json"}
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop_at and len(latencies) + errors < cap:
+            t0 = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                if resp.status == 200:
+                    latencies.append(time.perf_counter() - t0)
+                else:
+                    errors += 1
+
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(CONNECTIONS)))
+        elapsed = time.perf_counter() - started
+    return latencies, errors, elapsed
+
+
+def _client(url: str, body: bytes, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    queue.put(asyncio.run(_drive(url, body, seconds, MAX_REQUESTS_PER_ROUND)))
+
+
+def _round(url: str, body: bytes, seconds: float) -> tuple[list[float], int, float]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_client, args=(url, body, seconds, queue))
+    proc.start()
+    result = queue.get(timeout=seconds + 60)
+    proc.join(10)
+    return result
+
+
+def _pct(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))] * 1000
+
+
+def run() -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-licenseapi-"))
+    redis_sock = tmp / "redis.sock"
+    redis_bin = str(ROOT / ".venv" / "bin" / "redis-server")
+    if not Path(redis_bin).exists():
+        redis_bin = "redis-server"
+    env = {
+        **os.environ,
+        "APP_ROLE": "licenseapi",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "REDIS_URL": f"unix://{redis_sock}",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LICENSEAPI_BENCH_BARE": "1",
+        "LICENSE_RATE_LIMIT_PER_KEY": "1000000000",
+        "LICENSE_RATE_LIMIT_PER_IP": "1000000000",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(subprocess.Popen(
+            [redis_bin, "--port", "0", "--unixsocket", str(redis_sock), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        seed = (
+            "from licenseapi import services; from licenseapi.models import Product;"
+            "p = Product.objects.create(slug='bench', name='Bench', default_seats=5);"
+            "i = services.issue_license(product=p, actor='bench', seats=5);"
+            "services.activate(i.key, 'bench-machine-1'); services.activate(i.key, 'bench-machine-2');"
+            "print(i.key)"
+        )
+        key = subprocess.run(
+            [PY, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        ).stdout.strip().splitlines()[-1]
+        port = _free_port()
+        procs.append(subprocess.Popen(
+            [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
+        ))
+        _wait_http(f"http://127.0.0.1:{port}/health/ready", 60)
+        body = json.dumps({"key": key}).encode()
+        targets = {
+            "bare Django JSON view": f"http://127.0.0.1:{port}/bench/bare/",
+            "POST validate": f"http://127.0.0.1:{port}/api/v1/licenses/validate/",
+        }
+        for url in targets.values():  # warm up both (imports, connections, caches)
+            _round(url, body, 1.0)
+        results: dict[str, tuple[list[float], int, float]] = {name: ([], 0, 0.0) for name in targets}
+        for _ in range(ROUNDS):
+            for name, url in targets.items():
+                lat, err, elapsed = _round(url, body, ROUND_SECONDS)
+                acc = results[name]
+                results[name] = (acc[0] + lat, acc[1] + err, acc[2] + elapsed)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    rows = []
+    rps: dict[str, float] = {}
+    for name, (lat, err, elapsed) in results.items():
+        lat.sort()
+        rps[name] = len(lat) / elapsed if elapsed else 0.0
+        rows.append(
+            f"| {name} | {len(lat)} | {err} | {rps[name]:.0f} | {_pct(lat, 0.50):.2f} | "
+            f"{_pct(lat, 0.99):.2f} | {lat[-1] * 1000 if lat else float('nan'):.2f} |"
+        )
+    ratio = rps["POST validate"] / rps["bare Django JSON view"] if rps["bare Django JSON view"] else 0.0
+    verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
+    return (
+        "## License API: validate vs a bare Django JSON view\n\n"
+        f"One uvicorn server (`config.asgi`, APP_ROLE=licenseapi, {WORKERS} worker, SQLite, its own Redis "
+        f"with the rate limiter active), {CONNECTIONS} keep-alive connections from an aiohttp client in "
+        f"another process on 127.0.0.1, {ROUNDS} alternating rounds of {ROUND_SECONDS:.0f} s per target. "
+        "validate = key parse, one SELECT (license + live seat count), one pipelined Redis round trip "
+        "(two rate-limit buckets), DRF serializer; bare = `json.loads` + `JsonResponse`.\n\n"
+        "| target | requests | non-200 | req/s | p50 ms | p99 ms | max ms |\n"
+        "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n"
+        f"validate/bare throughput: **{ratio:.2f}x** ({verdict} the {TARGET_RATIO}x target).\n"
+    )
+
+
+if __name__ == "__main__":
+    print(run())
