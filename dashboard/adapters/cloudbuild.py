@@ -135,6 +135,7 @@ class CloudBuildAdapter:
         self._client: cb.CloudBuildClient | None = None
         self._storage: Any = None
         self._trigger_ids: dict[tuple[str, str], str] = {}
+        self.adopt_pauses: tuple[float, ...] = (0.0, 0.5, 1.0)
 
     # -- clients ---------------------------------------------------------------------------
     @property
@@ -204,13 +205,18 @@ class CloudBuildAdapter:
             return to_info(op.metadata.build)
         except Exception as exc:
             error = map_error(exc, "create build")
-            # The request may have reached the server: look before reporting a failure.
-            try:
-                found = self._find_existing(spec, commit, tag)
-            except AdapterError:
-                found = None
-            if found is not None:
-                return found
+            # The request may have reached the server: look before reporting a failure,
+            # and when the outcome is unknown (timeout, 5xx) look again a little later, as
+            # the server may still be writing it. The next attempt looks first anyway.
+            pauses = self.adopt_pauses if error.retryable else (0.0,)
+            for pause in pauses:
+                time.sleep(pause)
+                try:
+                    found = self._find_existing(spec, commit, tag)
+                except AdapterError:
+                    continue
+                if found is not None:
+                    return found
             raise error from exc
 
     def inline_build(self, spec: BuildSpec, commit: str, tag: str) -> cb.Build:
@@ -288,13 +294,26 @@ class CloudBuildAdapter:
         self, project: str, trigger_id: str, commit: str, not_before: datetime | None
     ) -> BuildInfo | None:
         """The oldest build of the trigger (name or id) at `commit` created at/after
-        `not_before` (minus CLOCK_SKEW)."""
+        `not_before` (minus CLOCK_SKEW). `not_before` should always be given (the
+        release's start): without it any earlier build of that commit would be adopted."""
         uid = self.trigger_uid(project, trigger_id)
-        query = f'trigger_id="{uid}" AND substitutions.COMMIT_SHA="{commit}"'
+        query = f'trigger_id="{uid}"'
         if not_before is not None:
             since = (not_before - CLOCK_SKEW).astimezone(UTC)
             query += f' AND create_time>="{since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}"'
-        return _oldest(self.list_builds(project, query))
+        builds = self._list_by_commit(project, query, commit)
+        return _oldest(b for b in builds if b.trigger_id in ("", uid))
+
+    def _list_by_commit(self, project: str, query: str, commit: str) -> list[BuildInfo]:
+        """`query` narrowed to builds of `commit`: server-side by the COMMIT_SHA
+        substitution; if the server refuses that filter (400), client-side over `query`."""
+        try:
+            builds = self.list_builds(project, f'{query} AND substitutions.COMMIT_SHA="{commit}"')
+        except AdapterError as exc:
+            if exc.retryable or exc.status != 400:
+                raise
+            builds = self.list_builds(project, query, limit=200)
+        return [b for b in builds if b.commit == commit]
 
     def get_build(self, project: str, build_id: str) -> BuildInfo:
         return self._call(
@@ -311,10 +330,7 @@ class CloudBuildAdapter:
     ) -> str | None:
         """The image digest of the newest SUCCESS build of `commit` that pushed to
         `image_repository` (so a redeploy of a built commit skips the build), else None."""
-        builds = self.list_builds(
-            project, f'status="SUCCESS" AND substitutions.COMMIT_SHA="{commit}"', limit=20
-        )
-        for info in builds:
+        for info in self._list_by_commit(project, 'status="SUCCESS"', commit):
             digest = info.digest_for(image_repository)
             if digest:
                 return digest
