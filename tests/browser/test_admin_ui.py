@@ -1,0 +1,177 @@
+"""The admin-hosted dashboard in Chromium: deploy, watch live, fail and roll back, roll back
+by hand, find it all in the history and export it; a viewer cannot deploy."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import PASSWORD, login, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+HEALTHY = "c0ffee" + "5" * 34
+DEAD = "dead" + "b" * 36
+
+
+def _deploy_from_index(page: Any, world: Any, commit: str, reason: str) -> int:
+    page.goto(world.base + "/admin/")
+    card = page.locator(f".dash-card[data-service='{world.service.name}']")
+    card.get_by_role("link", name=re.compile("^Deploy")).click()
+    page.fill("input[name=commit]", commit)
+    page.fill("textarea[name=reason]", reason)
+    page.locator("input[type=submit], button[type=submit]").first.click()
+    page.get_by_role("button", name=re.compile("Confirm deploy")).click()
+    page.wait_for_url(re.compile(r"/admin/deployments/releases/\d+/$"))
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def _state(page: Any) -> Any:
+    return page.locator("#release-state")
+
+
+def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium):
+    # An earlier good release: the image the sandbox runs at start.
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from dashboard.models import Release
+
+    get_user_model().objects.create_superuser("boss", "b@example.com", PASSWORD)
+    initial = Release.objects.create(
+        service=world.service, kind="deploy", commit_sha="0" * 40, state="succeeded",
+        via="cli", image="gcr.io/sandbox/license-api:latest", started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    login(page, world.base, "boss")
+    assert world.service.name in page.content()
+    shot(page, "01-admin-index")
+
+    # 1. a healthy commit reaches succeeded, live, with the pod table changing.
+    page.goto(world.base + "/admin/")
+    page.locator(f".dash-card[data-service='{world.service.name}']").get_by_role(
+        "link", name=re.compile("^Deploy")).click()
+    shot(page, "02-deploy-form")
+    page.fill("input[name=commit]", HEALTHY)
+    page.fill("textarea[name=reason]", "browser test: healthy")
+    page.locator("input[type=submit], button[type=submit]").first.click()
+    assert "Confirm deploy" in page.content()
+    shot(page, "03-deploy-confirm")
+    page.get_by_role("button", name=re.compile("Confirm deploy")).click()
+    page.wait_for_url(re.compile(r"/admin/deployments/releases/\d+/$"))
+    url = page.url
+    page.evaluate("window.__noReload = true")
+    page.locator("#conn[data-status=live]").wait_for(timeout=20_000)
+    pods_before = set(page.locator("#pods-body tr[data-pod]").evaluate_all(
+        "rows => rows.map(r => r.dataset.pod)"))
+    try:
+        page.wait_for_function(
+            """before => [...document.querySelectorAll('#pods-body tr[data-pod]')]
+                 .some(r => !before.includes(r.dataset.pod))""",
+            arg=sorted(pods_before), timeout=90_000)
+        _state(page).filter(has_text=re.compile(r"^\s*succeeded\s*$")).wait_for(timeout=120_000)
+    except Exception:
+        shot(page, "04-release-FAILED")
+        raise AssertionError(world.logs()) from None
+    assert page.url == url and page.evaluate("window.__noReload") is True
+    assert page.locator("#h-timeline").is_visible()
+    assert page.locator("#steps-body tr").count() >= 1
+    shot(page, "04-release-succeeded")
+    good = Release.objects.get(commit_sha=HEALTHY)
+    assert good.state == "succeeded"
+
+    # 2. a crash-looping commit: the failure card and the automatic rollback, live.
+    dead_id = _deploy_from_index(page, world, DEAD, "browser test: crash loop")
+    page.evaluate("window.__noReload = true")
+    try:
+        page.locator(".failure-card").wait_for(timeout=120_000)
+        _state(page).filter(has_text="rolled back").wait_for(timeout=120_000)
+    except Exception:
+        shot(page, "05-failure-FAILED")
+        raise AssertionError(world.logs()) from None
+    assert page.evaluate("window.__noReload") is True
+    card = page.locator(".failure-card").inner_text()
+    assert "CrashLoopBackOff" in card or "exit" in card.lower()
+    shot(page, "05-release-rolled-back")
+
+    # 3. roll back by hand to the earlier release.
+    page.goto(world.base + "/admin/")
+    page.locator(f".dash-card[data-service='{world.service.name}']").get_by_role(
+        "link", name=re.compile("^Roll back")).click()
+    page.select_option("select[name=to_release]", str(initial.pk))
+    page.fill("textarea[name=reason]", "browser test: back to the start")
+    shot(page, "06-rollback-confirm")
+    page.get_by_role("button", name=re.compile("Yes, roll back")).click()
+    page.wait_for_url(re.compile(r"/admin/deployments/releases/\d+/$"))
+    try:
+        _state(page).filter(has_text=re.compile(r"^\s*succeeded\s*$")).wait_for(timeout=120_000)
+    except Exception:
+        shot(page, "07-rollback-FAILED")
+        raise AssertionError(world.logs()) from None
+    manual = Release.objects.get(kind="rollback", rollback_of=initial)
+    shot(page, "07-rollback-succeeded")
+
+    # 4. both in the history; search by commit; export.
+    page.goto(world.base + f"/admin/deployments/releases/?service={world.service.name}")
+    rows = page.locator("#release-list tbody tr[data-release]")
+    ids = {int(x) for x in rows.evaluate_all("rs => rs.map(r => r.dataset.release)")}
+    assert {dead_id, manual.pk} <= ids
+    shot(page, "08-history")
+    page.fill("input[name=q]", "dead")
+    page.get_by_role("button", name="Filter").or_(page.locator("input[value=Filter]")).first.click()
+    ids = {int(x) for x in page.locator("#release-list tbody tr[data-release]").evaluate_all(
+        "rs => rs.map(r => r.dataset.release)")}
+    assert ids == {dead_id}
+    page.goto(world.base + f"/admin/deployments/releases/?service={world.service.name}")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    exported = {int(r["id"]): r for r in csv.DictReader(io.StringIO(text))}
+    assert exported[dead_id]["state"] == "rolled_back"
+    assert exported[manual.pk]["kind"] == "rollback"
+    with page.expect_download() as download:
+        page.get_by_role("link", name="JSON").click()
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert {r["id"] for r in data["releases"]} >= {dead_id, manual.pk}
+
+    page.goto(world.base + f"/admin/deployments/releases/{dead_id}/compare/")
+    assert good.commit_sha in page.content() and DEAD in page.content()
+    shot(page, "09-compare")
+    for path, name in (("metrics/", "10-metrics"), ("audit/", "11-audit"),
+                       ("locks/", "12-locks")):
+        page.goto(world.base + "/admin/deployments/" + path)
+        shot(page, name)
+    assert "chain verified" in page.goto(world.base + "/admin/deployments/audit/").text()
+
+
+def test_it_hides_deploy_from_a_viewer_and_refuses_their_post(web_only, chromium):
+    from django.contrib.auth.models import Permission, User
+
+    from dashboard.models import Release
+
+    viewer = User.objects.create_user("watcher", password=PASSWORD, is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_service"))
+    page = chromium.new_page()
+    login(page, web_only.base, "watcher")
+    card = page.locator(f".dash-card[data-service='{web_only.service.name}']")
+    assert card.count() == 1
+    assert card.get_by_role("link", name=re.compile("deploy", re.I)).count() == 0
+    assert card.get_by_role("button", name=re.compile("deploy", re.I)).count() == 0
+    shot(page, "13-viewer-index")
+    token = page.context.cookies()
+    csrf = next(c["value"] for c in token if c["name"] == "csrftoken")
+    url = f"{web_only.base}/admin/deployments/services/{web_only.service.name}/deploy/"
+    response = page.request.post(url, form={
+        "csrfmiddlewaretoken": csrf, "commit": HEALTHY, "reason": "sneaky", "confirm": "yes",
+    }, headers={"Referer": url})
+    assert response.status == 403
+    assert not Release.objects.exists()
+    page.goto(url)
+    shot(page, "14-viewer-refused")
