@@ -17,8 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from dashboard import streams
 from dashboard.models import Lock, Release, ReleaseEvent, Service
-from dashboard.watch import rows
-from dashboard.watch.lease import LEASE_KEY
+from dashboard.watch import lease, rows
 
 log = logging.getLogger(__name__)
 EVENTS_SHOWN = 20
@@ -27,7 +26,7 @@ TIMELINE_SHOWN = 200
 
 def _live_rows(stream: str) -> tuple[int, dict[str, Any] | None]:
     seq, state = streams.state(stream)
-    if not state or not streams.client().exists(LEASE_KEY):
+    if not state or not streams.client().exists(lease.LEASE_KEY):
         return seq, None
     pods = sorted((m["data"] for k, m in state.items() if k.startswith("pod:")),
                   key=lambda p: p.get("name") or "")

@@ -262,8 +262,8 @@ class Watcher:
         from dashboard.models import Release, Service
 
         active: dict[int, Any] = {}
-        for release in Release.objects.active().order_by("pk"):
-            active[release.service_id] = release
+        for r in Release.objects.active().order_by("pk"):
+            active[r.service_id] = r
         out: dict[tuple[int, str], dict[str, ServiceSpec]] = {}
         for svc in Service.objects.select_related("cluster").order_by("pk"):
             release: Any = active.get(svc.pk)

@@ -101,9 +101,14 @@ def event_row(event: Obj) -> Obj:
 
 
 def new_replicaset(deployment: Obj, replicasets: list[Obj]) -> Obj | None:
-    """The RS of the Deployment's current revision (dashboard.rollout decides)."""
-    rs = rollout.new_replicaset(deployment, replicasets)
-    return dict(rs) if rs is not None else None
+    """The Deployment's newest ReplicaSet (highest revision). The watches of Deployments and
+    ReplicaSets are separate streams, so the new RS can be seen before the Deployment's
+    revision annotation catches up; the highest revision is right either way."""
+    if not replicasets:
+        return None
+    best = max(replicasets, key=lambda rs: (rollout.revision_of(rs),
+                                            meta(rs).get("creationTimestamp") or ""))
+    return best if rollout.revision_of(best) else rollout.new_replicaset(deployment, replicasets)
 
 
 def rollout_row(deployment: Obj, replicasets: list[Obj]) -> Obj:
