@@ -362,10 +362,29 @@ class KubeAdapter:
             annotations[CHANGE_CAUSE] = change_cause
         patch = [
             {"op": "replace", "path": "/spec/template", "value": template},
-            {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+            # "add" sets the member whether or not it exists ("replace" needs it to exist).
+            {"op": "add", "path": "/metadata/annotations", "value": annotations},
         ]
         out = self._patch(f"undo {ns}/{name} to revision {to_revision}", ns, name, patch)
         return UndoResult(to_revision, int(out["metadata"].get("generation", 0)), False, image)
+
+    def history(self, ns: str, name: str) -> list[dict[str, Any]]:
+        """`kubectl rollout history`: [{revision, change_cause, image, replicaset,
+        replicas}] oldest first, from the Deployment's ReplicaSets."""
+        out = []
+        for rs in self.replicasets(ns, name):
+            revision = revision_of(rs)
+            if revision <= 0:
+                continue
+            meta = rs["metadata"]
+            out.append({
+                "revision": revision,
+                "change_cause": (meta.get("annotations") or {}).get(CHANGE_CAUSE, ""),
+                "image": _first_image(rs["spec"].get("template") or {}),
+                "replicaset": meta.get("name", ""),
+                "replicas": int((rs.get("status") or {}).get("replicas") or 0),
+            })
+        return out
 
     def pause(self, ns: str, name: str) -> int:
         """spec.paused=true (idempotent). Returns metadata.generation."""

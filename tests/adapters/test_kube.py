@@ -85,6 +85,9 @@ def test_it_undoes_to_the_previous_revision_like_kubectl(fresh_kube, sandbox):
     assert dep["metadata"]["annotations"][CHANGE_CAUSE] == "rollback of release 1"
     assert "pod-template-hash" not in dep["spec"]["template"]["metadata"]["labels"]
     assert fresh_kube.undo(NS, NAME, to_revision=3).skipped
+    history = fresh_kube.history(NS, NAME)
+    assert [(h["revision"], h["change_cause"]) for h in history] == [(2, "release 1"), (3, "rollback of release 1")]
+    assert history[-1]["image"] == original and history[-1]["replicas"] == 3
 
 
 def test_it_undoes_to_a_given_revision_and_refuses_an_unknown_one(fresh_kube, sandbox):
