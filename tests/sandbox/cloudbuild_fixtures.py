@@ -1,19 +1,24 @@
-"""An in-process Cloud Build sandbox: `create_app` served from a background thread's loop.
+"""The Cloud Build sandbox for tests: the session's `python -m sandbox` when the `sandbox`
+fixture (tests/plugins/sandbox.py) exists, else `create_app` served in-process.
 
-The Cloud Build tests need only this half of the sandbox, a fast --speed, and direct access to
-the shared registry and chaos settings, so they start the app themselves instead of the whole
-`python -m sandbox`. Everything still goes over real HTTP through the official clients.
+Both are driven the same way, over real HTTP through the official clients: `url`, `client()`,
+`storage()`, `set_chaos()`, `images()` (the shared registry), `request_count()`. Set
+CLOUDBUILD_SANDBOX=inprocess to test this half alone. Tests do not reset between each other
+(the shared sandbox serves other suites too): they tag their builds uniquely and filter by tag.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
+import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -31,13 +36,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEED = 25.0
 
 
-@dataclass
 class CloudBuildSandbox:
     url: str
-    registry: Registry
-    chaos: Chaos
-    app: web.Application
-    loop: asyncio.AbstractEventLoop
 
     def client(self) -> cb.CloudBuildClient:
         return cb.CloudBuildClient(
@@ -55,20 +55,55 @@ class CloudBuildSandbox:
 
     def set_chaos(self, error_rate: float = 0.0, codes: tuple[int, ...] = (503, 504),
                   latency_ms: int = 0) -> None:
+        raise NotImplementedError
+
+    def images(self) -> list[dict[str, Any]]:
+        """The shared registry: [{repository, tag, digest, commit}]."""
+        raise NotImplementedError
+
+    def request_count(self) -> int:
+        raise NotImplementedError
+
+    def image(self, digest: str) -> dict[str, Any] | None:
+        return next((i for i in self.images() if i["digest"] == digest), None)
+
+
+class InProcess(CloudBuildSandbox):
+    def __init__(self, url: str, registry: Registry, chaos: Chaos, app: web.Application) -> None:
+        self.url, self.registry, self.chaos, self.app = url, registry, chaos, app
+
+    def set_chaos(self, error_rate: float = 0.0, codes: tuple[int, ...] = (503, 504),
+                  latency_ms: int = 0) -> None:
         self.chaos.cloudbuild = ApiChaos(error_rate=error_rate, error_codes=codes,
                                          latency_ms=latency_ms)
 
-    def reset(self) -> None:
-        done = threading.Event()
+    def images(self) -> list[dict[str, Any]]:
+        with self.registry._lock:  # what GET /sandbox/v1/images answers
+            found = list(self.registry._by_digest.values())
+        return [{"repository": i.repository, "tag": i.tag, "digest": i.digest, "commit": i.commit}
+                for i in found]
 
-        def run() -> None:
-            self.app["reset"]()
-            done.set()
+    def request_count(self) -> int:
+        return int(self.app["request_count"])
 
-        self.loop.call_soon_threadsafe(run)
-        done.wait(5)
-        self.registry.clear()
-        self.chaos.reset()
+
+class ViaSandbox(CloudBuildSandbox):
+    """The whole `python -m sandbox`, driven through its control API on the Kubernetes port."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.url = sandbox.cloudbuild_url
+
+    def set_chaos(self, error_rate: float = 0.0, codes: tuple[int, ...] = (503, 504),
+                  latency_ms: int = 0) -> None:
+        self.sandbox.control("chaos", {"api": "cloudbuild", "error_rate": error_rate,
+                                       "error_codes": list(codes), "latency_ms": latency_ms})
+
+    def images(self) -> list[dict[str, Any]]:
+        return list(self.sandbox.control("images"))
+
+    def request_count(self) -> int:
+        return int(self.sandbox.control("metrics")["requests"]["cloudbuild"])
 
 
 def _free_port() -> int:
@@ -77,8 +112,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def cloudbuild_sandbox() -> Iterator[CloudBuildSandbox]:
+def _in_process() -> Iterator[InProcess]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     registry, chaos = Registry(), Chaos()
@@ -93,19 +127,36 @@ def cloudbuild_sandbox() -> Iterator[CloudBuildSandbox]:
     thread = threading.Thread(target=loop.run_forever, name="cloudbuild-sandbox", daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    yield CloudBuildSandbox(url, registry, chaos, app, loop)
+    yield InProcess(url, registry, chaos, app)
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
 
 
+@pytest.fixture(scope="session")
+def cloudbuild_sandbox(request: pytest.FixtureRequest) -> Iterator[CloudBuildSandbox]:
+    if os.environ.get("CLOUDBUILD_SANDBOX") != "inprocess":
+        try:
+            sandbox = request.getfixturevalue("sandbox")
+        except pytest.FixtureLookupError:
+            sandbox = None
+        if sandbox is not None:
+            yield ViaSandbox(sandbox)
+            return
+    yield from _in_process()
+
+
 @pytest.fixture
 def cloudbuild(cloudbuild_sandbox: CloudBuildSandbox) -> Iterator[CloudBuildSandbox]:
-    """The session's sandbox, with chaos off and builds, logs and registry cleared after."""
-    cloudbuild_sandbox.chaos.reset()
+    """The session's Cloud Build sandbox, with its chaos switched off before and after."""
+    cloudbuild_sandbox.set_chaos()
     yield cloudbuild_sandbox
-    cloudbuild_sandbox.reset()
+    cloudbuild_sandbox.set_chaos()
 
+
+def unique(prefix: str) -> str:
+    """A tag no other test (or earlier run against the same sandbox) has used."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 GOOD_SHA = "c0ffee" + "1" * 34
 BAD_SHA = "bad" + "0" * 37
@@ -114,8 +165,6 @@ BAD_SHA = "bad" + "0" * 37
 def wait_done(client: cb.CloudBuildClient, build_id: str, *, name: str | None = None,
               timeout: float = 30) -> cb.Build:
     """Poll get_build (as the dashboard does) until the build reaches a terminal status."""
-    import time
-
     ongoing = (cb.Build.Status.QUEUED, cb.Build.Status.WORKING, cb.Build.Status.PENDING)
     deadline = time.monotonic() + timeout
     while True:
@@ -128,8 +177,6 @@ def wait_done(client: cb.CloudBuildClient, build_id: str, *, name: str | None = 
 
 def wait_status(client: cb.CloudBuildClient, build_id: str, status: cb.Build.Status,
                 timeout: float = 10) -> cb.Build:
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         build = client.get_build(project_id="sandbox", id=build_id)

@@ -15,6 +15,7 @@ from tests.sandbox.cloudbuild_fixtures import (
     GOOD_SHA,
     CloudBuildSandbox,
     sleep_build,
+    unique,
     wait_done,
     wait_status,
 )
@@ -49,9 +50,9 @@ def test_it_runs_the_license_api_trigger_to_success_and_pushes_the_image(cloudbu
     assert set(images) == {f"gcr.io/sandbox/license-api:{GOOD_SHA}", "gcr.io/sandbox/license-api:latest"}
     assert len(set(images.values())) == 1 and next(iter(images.values())).startswith("sha256:")
     assert len(done.results.build_step_images) == 3
-    pulled = cloudbuild.registry.resolve(f"gcr.io/sandbox/license-api:{GOOD_SHA}")
-    assert pulled is not None and pulled.digest == images[f"gcr.io/sandbox/license-api:{GOOD_SHA}"]
-    assert pulled.commit == GOOD_SHA
+    pushed = cloudbuild.image(images[f"gcr.io/sandbox/license-api:{GOOD_SHA}"])
+    assert pushed is not None and pushed["repository"] == "gcr.io/sandbox/license-api"
+    assert pushed["commit"] == GOOD_SHA  # the kubelet can now pull it
 
     # The same commit rebuilt (by trigger id this time) gives the same digest.
     trigger = client.get_build_trigger(project_id="sandbox", trigger_id="license-api")
@@ -76,11 +77,12 @@ def test_it_fails_a_bad_commit_at_the_docker_build_step_and_pushes_nothing(cloud
     assert build.steps[0].status == Status.FAILURE and build.steps[0].exit_code == 1
     assert [s.status for s in build.steps[1:]] == [Status.QUEUED, Status.QUEUED]
     assert not build.results.images
-    assert cloudbuild.registry.resolve(f"gcr.io/sandbox/license-api:{BAD_SHA}") is None
+    assert not [i for i in cloudbuild.images() if i["commit"] == BAD_SHA]
 
 
 def test_it_builds_an_inline_config_with_substitutions(cloudbuild: CloudBuildSandbox) -> None:
     client = cloudbuild.client()
+    tag = unique("dep-inline")
     image = "gcr.io/$PROJECT_ID/tool:${_FLAVOUR}-$SHORT_SHA"
     build = cb.Build(
         source=cb.Source(storage_source=cb.StorageSource(bucket="sandbox_src", object_="src.tgz")),
@@ -90,23 +92,23 @@ def test_it_builds_an_inline_config_with_substitutions(cloudbuild: CloudBuildSan
             cb.BuildStep(name="gcr.io/cloud-builders/gcloud", args=["info", "$BUILD_ID"]),
         ],
         images=[image],
-        tags=["dep-inline", "flavour-${_FLAVOUR}"],
+        tags=[tag, "flavour-${_FLAVOUR}"],
     )
     op = client.create_build(project_id="sandbox", build=build)
     done = op.result(timeout=30, polling=FAST_POLLING)
 
     want = f"gcr.io/sandbox/tool:slim-{GOOD_SHA[:7]}"
     assert done.status == Status.SUCCESS
-    assert done.images == [want] and done.tags == ["dep-inline", "flavour-slim"]
+    assert done.images == [want] and done.tags == [tag, "flavour-slim"]
     assert done.steps[1].args == ["info", done.id]
     assert done.results.images[0].name == want
     assert done.results.images[0].push_timing.end_time >= done.results.images[0].push_timing.start_time
-    assert cloudbuild.registry.resolve(want).commit == GOOD_SHA  # type: ignore[union-attr]
+    assert cloudbuild.image(done.results.images[0].digest)["commit"] == GOOD_SHA  # type: ignore[index]
 
 
 def test_it_cancels_a_running_build_and_refuses_to_cancel_a_finished_one(cloudbuild: CloudBuildSandbox) -> None:
     client = cloudbuild.client()
-    build_id = client.create_build(project_id="sandbox", build=sleep_build(600)).metadata.build.id
+    build_id = client.create_build(project_id="sandbox", build=sleep_build(6000)).metadata.build.id
     wait_status(client, build_id, Status.WORKING)
 
     cancelled = client.cancel_build(project_id="sandbox", id=build_id)
@@ -135,9 +137,10 @@ def test_it_times_a_build_out_after_its_timeout(cloudbuild: CloudBuildSandbox) -
 
 def test_it_lists_builds_by_tag_status_trigger_and_create_time(cloudbuild: CloudBuildSandbox) -> None:
     client = cloudbuild.client()
+    a, b, team = unique("dep-a"), unique("dep-b"), unique("team")
     before = datetime.now(UTC)
-    ok = client.create_build(project_id="sandbox", build=sleep_build(1, tags=["dep-a", "team"])).metadata.build.id
-    running = client.create_build(project_id="sandbox", build=sleep_build(600, tags=["dep-b", "team"])).metadata.build.id
+    ok = client.create_build(project_id="sandbox", build=sleep_build(1, tags=[a, team])).metadata.build.id
+    running = client.create_build(project_id="sandbox", build=sleep_build(6000, tags=[b, team])).metadata.build.id
     trig = client.run_build_trigger(project_id="sandbox", trigger_id="license-api",
                                     source=cb.RepoSource(commit_sha=BAD_SHA)).metadata.build
     wait_done(client, ok)
@@ -146,30 +149,32 @@ def test_it_lists_builds_by_tag_status_trigger_and_create_time(cloudbuild: Cloud
     def ids(filter_: str) -> set[str]:
         return {b.id for b in client.list_builds(project_id="sandbox", filter=filter_)}
 
-    assert ids('tags="dep-a"') == {ok}
-    assert ids('tags="team"') == {ok, running}
-    assert ids('status="SUCCESS"') == {ok}
-    assert ids('status="WORKING" OR status="QUEUED"') == {running}  # gcloud --ongoing
-    assert ids(f'trigger_id="{trig.build_trigger_id}"') == {trig.id}
-    assert ids(f'create_time>"{before.isoformat().replace("+00:00", "Z")}" AND tags="team"') == {ok, running}
-    assert ids('create_time<"2020-01-01T00:00:00Z"') == set()
-    assert ids('(tags="dep-a" OR tags="dep-b") AND NOT status="SUCCESS"') == {running}
-    assert ids('tags="team" status!="SUCCESS"') == {running}
+    assert ids(f'tags="{a}"') == {ok}
+    assert ids(f'tags="{team}"') == {ok, running}
+    assert ids(f'status="SUCCESS" AND tags="{team}"') == {ok}
+    assert ids(f'(status="WORKING" OR status="QUEUED") AND tags="{team}"') == {running}  # --ongoing
+    by_trigger = ids(f'trigger_id="{trig.build_trigger_id}"')
+    assert trig.id in by_trigger and not by_trigger & {ok, running}
+    assert ids(f'create_time>"{before.isoformat().replace("+00:00", "Z")}" AND tags="{team}"') == {ok, running}
+    assert ids(f'create_time<"2020-01-01T00:00:00Z" AND tags="{team}"') == set()
+    assert ids(f'(tags="{a}" OR tags="{b}") AND NOT status="SUCCESS"') == {running}
+    assert ids(f'tags="{team}" status!="SUCCESS"') == {running}
+    assert ids(f'status="FAILURE" AND trigger_id="{trig.build_trigger_id}"') >= {trig.id}
     with pytest.raises(exceptions.BadRequest):
         ids('nonsense_field="x"')
 
     # Newest first, page by page: the pager follows nextPageToken itself.
-    pages = client.list_builds(request=cb.ListBuildsRequest(project_id="sandbox", page_size=2))
-    assert [len(p.builds) for p in pages.pages] == [2, 1]
-    listed = list(client.list_builds(project_id="sandbox"))
-    assert listed[0].id == trig.id
+    request = cb.ListBuildsRequest(project_id="sandbox", page_size=1, filter=f'tags="{team}"')
+    pages = list(client.list_builds(request=request).pages)
+    assert [[b.id for b in p.builds] for p in pages] == [[running], [ok]]
     client.cancel_build(project_id="sandbox", id=running)
 
 
 def test_it_serves_regional_builds_at_their_own_paths(cloudbuild: CloudBuildSandbox) -> None:
     client = cloudbuild.client()
     parent = "projects/sandbox/locations/europe-west1"
-    op = client.create_build(parent=parent, build=sleep_build(1, tags=["regional"]))
+    tag = unique("regional")
+    op = client.create_build(parent=parent, build=sleep_build(1, tags=[tag]))
     build_id = op.metadata.build.id
     assert op.operation.name == f"{parent}/operations/{build_id}"
 
@@ -184,7 +189,7 @@ def test_it_serves_regional_builds_at_their_own_paths(cloudbuild: CloudBuildSand
         name=f"{parent}/triggers/license-api", source=cb.RepoSource(commit_sha=GOOD_SHA)))
     assert trig.operation.name.startswith(f"{parent}/operations/")
     assert wait_done(client, "", name=trig.metadata.build.name).status == Status.SUCCESS
-    in_region = client.list_builds(request=cb.ListBuildsRequest(parent=parent, filter='tags="regional"'))
+    in_region = client.list_builds(request=cb.ListBuildsRequest(parent=parent, filter=f'tags="{tag}"'))
     assert [b.id for b in in_region] == [build_id]
 
 

@@ -22,6 +22,7 @@ from tests.sandbox.cloudbuild_fixtures import (
     GOOD_SHA,
     CloudBuildSandbox,
     sleep_build,
+    unique,
     wait_done,
     wait_status,
 )
@@ -35,8 +36,10 @@ pytestmark = pytest.mark.skipif(GCLOUD is None, reason="gcloud is not installed 
 
 def gcloud(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CLOUDSDK_CONFIG": str(config), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
-    return subprocess.run([GCLOUD or "gcloud", *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=check)
+    result = subprocess.run([GCLOUD or "gcloud", *args], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert not check or result.returncode == 0, f"gcloud {' '.join(args)}: {result.stderr}"
+    return result
 
 
 @pytest.fixture
@@ -59,24 +62,27 @@ def as_json(result: subprocess.CompletedProcess[str]) -> Any:
 def test_it_lists_describes_and_cancels_builds_with_gcloud(cloudbuild: CloudBuildSandbox,
                                                          gcloud_config: Path) -> None:
     client = cloudbuild.client()
+    tag = unique("gc")
     done = client.run_build_trigger(project_id="sandbox", trigger_id="license-api",
                                     source=cb.RepoSource(commit_sha=GOOD_SHA)).metadata.build.id
+    finished = client.create_build(project_id="sandbox", build=sleep_build(1, tags=[tag])).metadata.build.id
+    running = client.create_build(project_id="sandbox", build=sleep_build(6000, tags=[tag])).metadata.build.id
     wait_done(client, done)
-    running = client.create_build(project_id="sandbox", build=sleep_build(600, tags=["gc"])).metadata.build.id
+    wait_done(client, finished)
     wait_status(client, running, cb.Build.Status.WORKING)
 
     listed = as_json(gcloud(gcloud_config, "builds", "list", "--format=json"))
+    by_tag = as_json(gcloud(gcloud_config, "builds", "list", f"--filter=tags={tag}", "--format=json"))
     ongoing = as_json(gcloud(gcloud_config, "builds", "list", "--ongoing", "--format=json"))
     described = as_json(gcloud(gcloud_config, "builds", "describe", done, "--format=json"))
     cancel = gcloud(gcloud_config, "builds", "cancel", running)
     again = gcloud(gcloud_config, "builds", "cancel", running, check=False)
 
-    assert {b["id"] for b in listed} == {done, running}
-    assert [b["id"] for b in ongoing] == [running]
+    assert {done, finished, running} <= {b["id"] for b in listed}
+    assert [b["id"] for b in by_tag] == [running, finished]  # newest first
+    assert running in {b["id"] for b in ongoing} and not {done, finished} & {b["id"] for b in ongoing}
     assert described["status"] == "SUCCESS" and described["source"]["repoSource"]["commitSha"] == GOOD_SHA
     assert described["results"]["images"][0]["digest"].startswith("sha256:")
     assert cancel.returncode == 0
     assert client.get_build(project_id="sandbox", id=running).status == cb.Build.Status.CANCELLED
     assert again.returncode != 0 and "FAILED_PRECONDITION" in again.stderr
-    by_tag = as_json(gcloud(gcloud_config, "builds", "list", "--filter=tags=gc", "--format=json"))
-    assert [b["id"] for b in by_tag] == [running]
