@@ -178,13 +178,15 @@ class KubeAdapter:
     def _json(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             resp = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
-            return json.loads(resp.data or b"null")
-        except ValueError as exc:
+            data = resp.data
+        except Exception as exc:
+            raise map_error(exc, what) from exc
+        try:
+            return json.loads(data or b"null")
+        except ValueError as exc:  # a truncated body: the connection broke mid-answer
             raise AdapterError(
                 f"Kubernetes {what}: bad JSON: {exc}", retryable=True, api="kube"
             ) from exc
-        except Exception as exc:
-            raise map_error(exc, what) from exc
 
     # -- reads -----------------------------------------------------------------------------
     def deployment(self, ns: str, name: str) -> dict[str, Any]:
