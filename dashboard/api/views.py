@@ -242,10 +242,14 @@ class ServiceAction(ApiView):
 
 
 def _action_view(action: str, scope: str, serializer: Any) -> type[ServiceAction]:
+    def post(self: ServiceAction, request: Request, name: str) -> Response:
+        return ServiceAction.post(self, request, name)
+
     decorated = extend_schema(
         request=serializer, parameters=[IDEMPOTENCY],
         responses={200: s.ServiceSummarySerializer, **ERRORS}, operation_id=f"services_{action}",
-    )(ServiceAction.post)
+        description=f"{action.title()} the service (scope: {scope}).",
+    )(post)
     return type(f"Service{action.title()}", (ServiceAction,), {
         "action": action, "required_scope": scope, "serializer": serializer, "post": decorated,
         "__doc__": f"{action.title()} the service (scope: {scope}).",
