@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +72,10 @@ def test_it_lists_describes_and_cancels_builds_with_gcloud(cloudbuild: CloudBuil
     wait_done(client, finished)
     wait_status(client, running, cb.Build.Status.WORKING)
 
-    listed = as_json(gcloud(gcloud_config, "builds", "list", "--format=json"))
-    by_tag = as_json(gcloud(gcloud_config, "builds", "list", f"--filter=tags={tag}", "--format=json"))
-    ongoing = as_json(gcloud(gcloud_config, "builds", "list", "--ongoing", "--format=json"))
-    described = as_json(gcloud(gcloud_config, "builds", "describe", done, "--format=json"))
+    with ThreadPoolExecutor() as pool:  # each gcloud run costs seconds: read in parallel
+        reads = [pool.submit(gcloud, gcloud_config, "builds", *args, "--format=json") for args in (
+            ["list"], ["list", f"--filter=tags={tag}"], ["list", "--ongoing"], ["describe", done])]
+        listed, by_tag, ongoing, described = (as_json(r.result()) for r in reads)
     cancel = gcloud(gcloud_config, "builds", "cancel", running)
     again = gcloud(gcloud_config, "builds", "cancel", running, check=False)
 
