@@ -50,6 +50,11 @@ class LicenseApiView(APIView):
     def get_exception_handler(self) -> Any:
         return errors.handle
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # JSON is the only representation; skipping Accept parsing is measurable on validate.
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method not in ("POST", "PUT", "PATCH"):

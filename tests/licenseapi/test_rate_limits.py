@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
+
+from licenseapi import ratelimit
+from licenseapi.redis_client import get_client
 
 pytestmark = [pytest.mark.urls("licenseapi.urls"), pytest.mark.django_db]
 BASE = "/api/v1/licenses"
@@ -41,9 +45,29 @@ def test_it_takes_the_client_address_from_the_load_balancer_when_told_to(api, is
     assert api.post(f"{BASE}/validate/", {"key": issued.key}, **spoofed)[0] == 429
 
 
-@override_settings(LICENSE_RATE_LIMIT_PER_KEY=1, REDIS_URL="redis://127.0.0.1:9/0")
-def test_it_keeps_validating_when_redis_is_down(api, issued, caplog):
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=3, LICENSE_RATE_LIMIT_PER_IP=1000)
+def test_it_shares_counts_between_processes_through_redis(api, issued, licenseapi_settings):
     for _ in range(3):
-        status, body, _ = api.post(f"{BASE}/validate/", {"key": issued.key})
-        assert status == 200 and body["valid"] is True
-    assert "rate limiting disabled" in caplog.text
+        assert api.post(f"{BASE}/validate/", {"key": issued.key})[0] == 200
+    ratelimit.flush()
+    keys = [k.decode() for k in get_client(settings.REDIS_URL).scan_iter(match=f"{licenseapi_settings}rl:validate:key:*")]
+    assert len(keys) == 1 and get_client(settings.REDIS_URL).get(keys[0]) == b"3"
+    # Another process knows nothing locally; after one flush it sees the shared total.
+    ratelimit.forget_local_counts()
+    assert api.post(f"{BASE}/validate/", {"key": issued.key})[0] == 200
+    ratelimit.flush()
+    assert api.post(f"{BASE}/validate/", {"key": issued.key})[0] == 429
+
+
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=1000)
+def test_it_keeps_validating_fast_when_redis_is_down(api, issued, caplog):
+    import time
+
+    with override_settings(REDIS_URL="redis://127.0.0.1:9/0"):
+        started = time.monotonic()
+        for _ in range(5):
+            status, body, _ = api.post(f"{BASE}/validate/", {"key": issued.key})
+            assert status == 200 and body["valid"] is True
+        assert time.monotonic() - started < 1  # never waits on the dead Redis
+        ratelimit.flush()
+    assert "rate limiting is failing open" in caplog.text
