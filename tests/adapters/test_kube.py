@@ -196,3 +196,29 @@ def test_it_judges_a_missing_image_fatal(fresh_kube):
 
     fatal = wait_until(judge, timeout=40, interval=0.2)
     assert fatal and fatal[0].reason == "ErrImagePull"
+
+
+def test_it_sees_a_never_ready_rollout_exceed_its_progress_deadline(fresh_kube, sandbox, kube_api):
+    from kubernetes import client
+
+    started = datetime.now(UTC)
+    # A short deadline keeps the test quick; deadlines run in real seconds in the sandbox.
+    client.AppsV1Api(kube_api).patch_namespaced_deployment(NAME, NS, {"spec": {"progressDeadlineSeconds": 3}})
+    fresh_kube.set_image(NS, NAME, CONTAINER, image_of(sandbox, "fa11"))
+    sightings: dict = {}
+    strict = {"Unhealthy": {"after_sightings": 2}}
+
+    def readiness_fatal() -> list:
+        p = status(fresh_kube)
+        if not p.pod_template_hash:
+            return []
+        pods = fresh_kube.pods(NS, {"app": "license-api", "pod-template-hash": p.pod_template_hash})
+        events = fresh_kube.events(NS, since=started, field_selector="involvedObject.kind=Pod")
+        return fatal_reasons(pods, events, strict, sightings, datetime.now(UTC), pod_template_hash=p.pod_template_hash)
+
+    fatal = wait_until(readiness_fatal, timeout=30, interval=0.2)
+    assert fatal and fatal[0].reason == "Unhealthy" and "Readiness probe failed" in fatal[0].message
+    p = wait_until(lambda: (lambda s: s if s.deadline_exceeded else None)(status(fresh_kube)), timeout=30)
+    assert p is not None and not p.done
+    assert p.message == f'deployment "{NAME}" exceeded its progress deadline'
+    assert p.available == 3  # the old pods kept serving
