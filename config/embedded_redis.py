@@ -72,6 +72,13 @@ def main() -> None:
         # Stay in the foreground so the process manager does not treat this as a crash.
         while True:
             time.sleep(3600)
+    if is_up(EMBEDDED_REDIS_SOCKET):
+        # Another run (a test session, a second `make run`) already serves this socket;
+        # replacing its socket file would cut every client of that server off.
+        print(f"embedded Redis already answers on {EMBEDDED_REDIS_SOCKET}; reusing it", flush=True)
+        while is_up(EMBEDDED_REDIS_SOCKET):
+            time.sleep(5)
+        sys.exit("the embedded Redis this run was reusing stopped")
     EMBEDDED_REDIS_SOCKET.parent.mkdir(parents=True, exist_ok=True)
     EMBEDDED_REDIS_SOCKET.unlink(missing_ok=True)
     os.execv(server_binary(), command(EMBEDDED_REDIS_SOCKET))
