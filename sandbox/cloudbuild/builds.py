@@ -58,10 +58,11 @@ def step_label(index: int, step: cb.BuildStep) -> str:
 
 
 class StepFailed(Exception):
-    def __init__(self, detail: str, failure_type: int) -> None:
+    def __init__(self, detail: str, failure_type: int, status: int = Status.FAILURE) -> None:
         super().__init__(detail)
         self.detail = detail
         self.failure_type = failure_type
+        self.status = status
 
 
 class Executor:
@@ -121,8 +122,9 @@ class Executor:
                 self._finish(rec, Status.TIMEOUT, Status.TIMEOUT, "Build timeout")
                 rec.say("TIMEOUT\nERROR: context deadline exceeded")
             except StepFailed as exc:
-                self._finish(rec, Status.FAILURE, None, exc.detail)
-                b.failure_info = cb.Build.FailureInfo(type_=exc.failure_type, detail=exc.detail)
+                self._finish(rec, exc.status, None, exc.detail)
+                if exc.status == Status.FAILURE:
+                    b.failure_info = cb.Build.FailureInfo(type_=exc.failure_type, detail=exc.detail)
                 rec.say(f"ERROR\nERROR: {exc.detail.removeprefix('Build step failure: ')}")
             else:
                 self._finish(rec, Status.SUCCESS)
@@ -132,10 +134,9 @@ class Executor:
 
     async def _work(self, rec: BuildRecord, rng: random.Random) -> None:
         b = rec.build
-        if "source" in b and (
-            b.source.repo_source.commit_sha
-            or b.source.storage_source.bucket
-            or b.source.repo_source.branch_name
+        src = b.source
+        if src.repo_source.commit_sha or src.repo_source.branch_name or src.git_source.url or (
+            src.storage_source.bucket
         ):
             await self._fetch_source(rec, rng)
         b.timing["BUILD"] = cb.TimeSpan(start_time=now())
@@ -156,13 +157,15 @@ class Executor:
         b = rec.build
         started = now()
         rec.say("FETCHSOURCE")
-        repo = b.source.repo_source
-        if repo.commit_sha or repo.branch_name:
-            name = repo.repo_name or "license-api"
-            ref = repo.commit_sha or repo.branch_name
+        repo, git = b.source.repo_source, b.source.git_source
+        if repo.commit_sha or repo.branch_name or git.url:
+            url = git.url or (
+                f"https://source.developers.google.com/p/{b.project_id}/r/"
+                f"{repo.repo_name or 'license-api'}")
+            ref = repo.commit_sha or repo.branch_name or git.revision or "HEAD"
             rec.say(
                 f"Initialized empty Git repository in /workspace/.git/\n"
-                f"From https://source.developers.google.com/p/{b.project_id}/r/{name}\n"
+                f"From {url}\n"
                 f" * branch            {ref} -> FETCH_HEAD"
             )
             await self.sleep(rng.uniform(2, 4))
@@ -190,7 +193,21 @@ class Executor:
         step.pull_timing = cb.TimeSpan(start_time=pulled, end_time=now())
         say: Callable[[str], None] = lambda text: rec.say(text, label)  # noqa: E731
         sleep: Callable[[float], Awaitable[None]] = self.sleep
-        code = await simulate_step(step, rec, say, sleep, rng, self.repo_root, self._push_image)
+        limit = step.timeout.total_seconds() / self.speed if step.timeout else None
+        try:
+            async with asyncio.timeout(limit):
+                code = await simulate_step(step, rec, say, sleep, rng, self.repo_root,
+                                           self._push_image)
+        except TimeoutError:  # this step's own timeout (the build's is handled in _run)
+            step.status = Status.TIMEOUT  # type: ignore[assignment]
+            step.timing.end_time = now()
+            rec.current_step = None
+            raise StepFailed(
+                f'build step {index} "{step.name}" timed out after '
+                f"{step.timeout.total_seconds():g}s",
+                cb.Build.FailureInfo.FailureType.USER_BUILD_STEP,
+                Status.TIMEOUT,
+            ) from None
         step.timing.end_time = now()
         rec.say(f"Finished {label}")
         if code and code not in step.allow_exit_codes and not step.allow_failure:

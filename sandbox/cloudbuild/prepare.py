@@ -158,7 +158,9 @@ def prepare(
             )
     build_id = str(uuid.uuid4())
     repo = build.source.repo_source
-    commit = supplied.get("COMMIT_SHA") or repo.commit_sha
+    git = build.source.git_source
+    revision = git.revision if re.fullmatch(r"[0-9a-f]{7,40}", git.revision or "") else ""
+    commit = supplied.get("COMMIT_SHA") or repo.commit_sha or revision
     values = {
         "PROJECT_ID": project,
         "PROJECT_NUMBER": PROJECT_NUMBER,

@@ -123,16 +123,32 @@ def test_it_cancels_a_running_build_and_refuses_to_cancel_a_finished_one(cloudbu
         client.cancel_build(project_id="sandbox", id="no-such-build")
 
 
-def test_it_times_a_build_out_after_its_timeout(cloudbuild: CloudBuildSandbox) -> None:
+def test_it_times_a_build_out_after_its_timeout_or_a_steps(cloudbuild: CloudBuildSandbox) -> None:
     client = cloudbuild.client()
-    build_id = client.create_build(project_id="sandbox",
-                                   build=sleep_build(600, timeout=20)).metadata.build.id
+    whole = client.create_build(project_id="sandbox", build=sleep_build(600, timeout=20)).metadata.build.id
+    slow_step = sleep_build(600)
+    slow_step.steps[0].timeout = timedelta(seconds=10)
+    step = client.create_build(project_id="sandbox", build=slow_step).metadata.build.id
 
-    build = wait_done(client, build_id)
+    timed_out, step_timed_out = wait_done(client, whole), wait_done(client, step)
 
-    assert build.status == Status.TIMEOUT
-    assert build.steps[0].status == Status.TIMEOUT
-    assert build.timeout == timedelta(seconds=20)
+    assert timed_out.status == Status.TIMEOUT and timed_out.steps[0].status == Status.TIMEOUT
+    assert timed_out.timeout == timedelta(seconds=20)
+    assert step_timed_out.status == Status.TIMEOUT and step_timed_out.steps[0].status == Status.TIMEOUT
+
+
+def test_it_builds_the_commit_a_git_source_names(cloudbuild: CloudBuildSandbox) -> None:
+    client = cloudbuild.client()
+    build = cb.Build(
+        source=cb.Source(git_source=cb.GitSource(url="https://github.com/acme/license-api.git",
+                                                 revision=BAD_SHA)),
+        steps=[cb.BuildStep(name="gcr.io/cloud-builders/docker",
+                            args=["build", "-t", "gcr.io/$PROJECT_ID/x:$COMMIT_SHA", "."])],
+    )
+    done = wait_done(client, client.create_build(project_id="sandbox", build=build).metadata.build.id)
+
+    assert done.status == Status.FAILURE  # a bad... commit, named by the git revision
+    assert done.steps[0].args[2] == f"gcr.io/sandbox/x:{BAD_SHA}"
 
 
 def test_it_lists_builds_by_tag_status_trigger_and_create_time(cloudbuild: CloudBuildSandbox) -> None:
