@@ -36,15 +36,20 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEED = 25.0
 
 
+def client_for(url: str) -> cb.CloudBuildClient:
+    """The official client as the dashboard builds it for the sandbox."""
+    return cb.CloudBuildClient(
+        transport="rest",
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=url),
+    )
+
+
 class CloudBuildSandbox:
     url: str
 
     def client(self) -> cb.CloudBuildClient:
-        return cb.CloudBuildClient(
-            transport="rest",
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=self.url),
-        )
+        return client_for(self.url)
 
     def storage(self) -> storage.Client:
         return storage.Client(
