@@ -52,7 +52,7 @@ def trigger() -> cb.BuildTrigger:
     return cb.BuildTrigger(
         id=TRIGGER_ID,
         name=TRIGGER_NAME,
-        resource_name=f"projects/sandbox/locations/global/triggers/{TRIGGER_NAME}",
+        resource_name=f"projects/sandbox/locations/global/triggers/{TRIGGER_ID}",
         description="Build the license API image from deploy/cloudbuild.yaml",
         filename="deploy/cloudbuild.yaml",
         trigger_template=cb.RepoSource(

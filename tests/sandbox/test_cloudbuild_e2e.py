@@ -8,9 +8,11 @@ import uuid
 from typing import Any
 
 import pytest
+import requests
+from google.api_core import exceptions
 from google.cloud.devtools import cloudbuild_v1 as cb
 
-from tests.sandbox.cloudbuild_fixtures import client_for, wait_done
+from tests.sandbox.cloudbuild_fixtures import client_for, sleep_build, wait_done, wait_status
 
 
 @pytest.fixture
@@ -57,3 +59,19 @@ def test_it_pushes_an_image_that_the_sandbox_cluster_then_runs(whole_sandbox: An
         assert all(c.ready for p in running for c in p.status.container_statuses)
     finally:
         api.close()
+
+
+def test_it_forgets_builds_and_logs_on_sandbox_reset_and_counts_requests(whole_sandbox: Any) -> None:
+    builds = client_for(whole_sandbox.cloudbuild_url)
+    before = whole_sandbox.control("metrics")["requests"]["cloudbuild"]
+    build_id = builds.create_build(project_id="sandbox", build=sleep_build(6000)).metadata.build.id
+    wait_status(builds, build_id, cb.Build.Status.WORKING)
+    assert whole_sandbox.control("metrics")["requests"]["cloudbuild"] >= before + 2
+
+    whole_sandbox.reset()
+
+    with pytest.raises(exceptions.NotFound):
+        builds.get_build(project_id="sandbox", id=build_id)
+    assert list(builds.list_builds(project_id="sandbox")) == []
+    log = whole_sandbox.cloudbuild_url + f"/storage/v1/b/sandbox_cloudbuild/o/log-{build_id}.txt"
+    assert requests.get(log, timeout=5).status_code == 404
