@@ -32,6 +32,16 @@ def _deploy_from_index(page: Any, world: Any, commit: str, reason: str) -> int:
     return int(page.url.rstrip("/").rsplit("/", 1)[1])
 
 
+def sandbox_images(world: Any) -> list[dict[str, str]]:
+    import urllib.request
+
+    kube = world.env["KUBECONFIG"]
+    server = next(line.split("server:", 1)[1].strip() for line in
+                  Path(kube).read_text().splitlines() if "server:" in line)
+    with urllib.request.urlopen(f"{server}/sandbox/v1/images", timeout=10) as resp:
+        return json.loads(resp.read())
+
+
 def _state(page: Any) -> Any:
     return page.locator("#release-state")
 
@@ -44,10 +54,12 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
     from dashboard.models import Release
 
     get_user_model().objects.create_superuser("boss", "b@example.com", PASSWORD)
+    preloaded = next(i for i in sandbox_images(world) if i["commit"] == "0" * 40
+                     and i["repository"] == "gcr.io/sandbox/license-api")
     initial = Release.objects.create(
         service=world.service, kind="deploy", commit_sha="0" * 40, state="succeeded",
-        via="cli", image="gcr.io/sandbox/license-api:latest", started_at=timezone.now(),
-        finished_at=timezone.now(),
+        via="cli", image=f"{preloaded['repository']}@{preloaded['digest']}",
+        image_digest=preloaded["digest"], started_at=timezone.now(), finished_at=timezone.now(),
     )
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     login(page, world.base, "boss")

@@ -20,11 +20,11 @@ def cluster(db: None) -> Cluster:
 
 
 def make_service(cluster: Cluster, name: str = "license-api", **kw: Any) -> Service:
-    defaults = dict(
-        cluster=cluster, namespace="default", deployment=name, container=name,
-        image_repository=f"gcr.io/sandbox/{name}", gcp_project="sandbox",
-        build_trigger_id=name, health_service=name,
-    )
+    defaults = {
+        "cluster": cluster, "namespace": "default", "deployment": name, "container": name,
+        "image_repository": f"gcr.io/sandbox/{name}", "gcp_project": "sandbox",
+        "build_trigger_id": name, "health_service": name,
+    }
     return Service.objects.create(name=name, **{**defaults, **kw})
 
 
