@@ -21,9 +21,9 @@ from .controllers.replicaset import ReplicaSetController
 from .events import Recorder
 from .logs import LogStore
 from .manifests import apply_manifests, manifest_images
-from .resources import NAMESPACES
+from .resources import DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, SERVICES
 from .resources import NODES as NODE_TYPE
-from .store import Store
+from .store import Change, Store
 from .watch import WatchHub
 
 log = logging.getLogger("sandbox.kube")
@@ -33,6 +33,7 @@ class Controller(Protocol):
     def sync(self) -> float | None:
         """Reconcile everything once; return the clock time it next needs to run, if any."""
 PRELOADED_COMMIT = "0000000000000000000000000000000000000000"
+WAKES = {k.key for k in (DEPLOYMENTS, REPLICASETS, PODS, SERVICES)}
 MAX_PASSES = 200  # a pass that still writes after this many is a controller bug; stop looping
 
 
@@ -58,7 +59,7 @@ class Cluster:
     def _setup(self) -> None:
         self.store = Store(self.clock)
         self.store.listeners.append(self.hub.on_change)
-        self.store.listeners.append(lambda _change: self.poke())
+        self.store.listeners.append(self._on_change)
         self.api = Api(self.store, self.clock)
         self.recorder = Recorder(self.store, self.clock)
         self.kubelet = Kubelet(self)
@@ -66,6 +67,12 @@ class Cluster:
             GarbageCollector(self), self.kubelet, ReplicaSetController(self),
             DeploymentController(self), EndpointsController(self),
         ]
+
+    def _on_change(self, change: Change) -> None:
+        # Only kinds the controllers read wake them: Events, ConfigMaps and the like do not,
+        # so write bursts of those do not cost controller passes (watch latency, idle CPU).
+        if change.key in WAKES:
+            self.poke()
 
     def poke(self) -> None:
         if hasattr(self, "wakeup"):

@@ -86,6 +86,7 @@ async def metrics(request: web.Request) -> web.Response:
         "watches": cluster.hub.counts(),
         "requests": {"kube": cluster.requests, "cloudbuild": cb_count},
         "resourceVersion": cluster.store.rv,
+        "fanout_ms": cluster.hub.fanout_ms(),
         "objects": objects,
     })
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import zlib
 from typing import Any
 
 from . import errors
-from .resources import DEPLOYMENTS, PODS, REPLICASETS, ResourceType
+from .resources import DEPLOYMENTS, PODS, REPLICASETS, SERVICES, ResourceType
 
 Obj = dict[str, Any]
 WITH_GENERATION = {DEPLOYMENTS.key, REPLICASETS.key}
@@ -63,6 +64,18 @@ def default(rt: ResourceType, obj: Obj) -> None:
     elif rt is REPLICASETS and isinstance(spec, dict):
         spec.setdefault("replicas", 1)
         default_template(spec.setdefault("template", {}))
+    elif rt is SERVICES and isinstance(spec, dict):
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec["type"] in ("ClusterIP", "NodePort", "LoadBalancer"):
+            meta = obj.get("metadata") or {}
+            digest = zlib.crc32(f"{meta.get('namespace')}/{meta.get('name')}".encode())
+            ip = f"10.12.{(digest >> 8) % 250 + 1}.{digest % 250 + 2}"
+            spec.setdefault("clusterIP", ip)
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
     elif rt is PODS and isinstance(spec, dict):
         default_pod_spec(spec)
         obj.setdefault("status", {"phase": "Pending", "qosClass": "Burstable"})

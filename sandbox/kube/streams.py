@@ -15,6 +15,7 @@ from .api import view
 from .clock import parse_stamp
 from .resources import NEW_EVENTS, ResourceType, storage_key
 from .selectors import make_filter
+from .tables import to_table, wants_table
 from .watch import CLOSE, Watcher
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 BOOKMARK_EVERY = 15.0  # seconds between bookmarks on an idle watch that asked for them
 DEFAULT_TIMEOUT = 1800.0
+SLOW_CLIENT_BYTES = 8 * 1024 * 1024  # a watcher this far behind is closed, as the apiserver does
 
 
 def truthy(value: str | None) -> bool:
@@ -40,6 +42,17 @@ async def serve_watch(
         transform = lambda o: view(rt, o)  # noqa: E731
         inner = match
         match = lambda o: inner(view(rt, o))  # noqa: E731
+    if wants_table(request.headers.get("Accept", "")):
+        # `kubectl get -w`: every event carries a one-row Table, as the apiserver sends.
+        include = q.get("includeObject", "Metadata")
+        inner_tf = transform
+
+        def table_tf(o: Obj) -> Obj:
+            shown = inner_tf(o) if inner_tf else o
+            return to_table(cluster.clock, rt, [shown], shown["metadata"]["resourceVersion"],
+                            include)
+
+        transform = table_tf
     bookmarks = truthy(q.get("allowWatchBookmarks"))
     timeout = float(q.get("timeoutSeconds") or DEFAULT_TIMEOUT)
     rv_text = q.get("resourceVersion") or ""
@@ -57,7 +70,7 @@ async def serve_watch(
             lines = []
             for obj in store.list(rt, ns):
                 if match(obj):
-                    lines.append(_line("ADDED", view(rt, obj)))
+                    lines.append(_line("ADDED", transform(obj) if transform else obj))
             if send_initial and bookmarks:
                 lines.append(_line("BOOKMARK", _bookmark(rt, store.rv, initial_end=True)))
             if lines:
@@ -74,7 +87,7 @@ async def serve_watch(
                 return resp
             for change in store.changes_since(since):
                 watcher.offer(change)
-        await _pump(resp, watcher, cluster, rt, timeout, bookmarks)
+        await _pump(request, resp, watcher, cluster, rt, timeout, bookmarks)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -85,31 +98,53 @@ async def serve_watch(
 
 
 async def _pump(
-    resp: web.StreamResponse, watcher: Watcher, cluster: Cluster, rt: ResourceType,
-    timeout: float, bookmarks: bool,
+    request: web.Request, resp: web.StreamResponse, watcher: Watcher, cluster: Cluster,
+    rt: ResourceType, timeout: float, bookmarks: bool,
 ) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # Replayed history first, through aiohttp; then live events go out directly.
+    while not watcher.queue.empty():
+        batch = [watcher.queue.get_nowait()]
+        while not watcher.queue.empty():
+            batch.append(watcher.queue.get_nowait())
+        data = b"".join(b for b in batch if b)
+        if data:
+            await resp.write(data)
+        if CLOSE in batch:
+            return
+    send = _direct_sender(request)
+    watcher.direct = send
     while True:
         left = deadline - loop.time()
         if left <= 0:
             return
         wait = min(left, BOOKMARK_EVERY) if bookmarks else left
         try:
-            first = await asyncio.wait_for(watcher.queue.get(), wait)
+            item = await asyncio.wait_for(watcher.queue.get(), wait)
         except TimeoutError:
-            if bookmarks and deadline - loop.time() > 0:
-                await resp.write(_line("BOOKMARK", _bookmark(rt, cluster.store.rv)))
+            if bookmarks and deadline - loop.time() > 0 and not send(
+                _line("BOOKMARK", _bookmark(rt, cluster.store.rv))
+            ):
+                return
             continue
-        batch = [first]
-        while not watcher.queue.empty():
-            batch.append(watcher.queue.get_nowait())
-        closing = CLOSE in batch
-        data = b"".join(b for b in batch if b)
-        if data:
-            await resp.write(data)
-        if closing:
+        if item == CLOSE:
             return
+
+
+def _direct_sender(request: web.Request) -> Callable[[bytes], bool]:
+    """Write one chunk of the (already started) chunked body straight to the transport."""
+    transport = request.transport
+
+    def send(data: bytes) -> bool:
+        if transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > SLOW_CLIENT_BYTES:
+            return False
+        transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        return True
+
+    return send
 
 
 def _line(event_type: str, obj: Obj) -> bytes:

@@ -8,6 +8,8 @@ for it (an object that stops matching a selector is DELETED for that watcher).
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,9 @@ class Watcher:
     match: Callable[[Obj], bool]
     transform: Callable[[Obj], Obj] | None = None  # e.g. core Event -> events.k8s.io Event
     queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
+    # Once the stream is live, lines go straight to the socket from the committing call: no
+    # task wake-up per watcher per event (that is what keeps fan-out latency low).
+    direct: Callable[[bytes], bool] | None = None
 
     def offer(self, change: Change) -> None:
         if change.key != self.key:
@@ -40,9 +45,14 @@ class Watcher:
         if event is None:
             return
         if self.transform is None:
-            self.queue.put_nowait(change.line(event))
+            line = change.line(event)
         else:
-            self.queue.put_nowait(encode_event(event, self.transform(change.new)))
+            line = encode_event(event, self.transform(change.new))
+        if self.direct is None:
+            self.queue.put_nowait(line)
+        elif not self.direct(line):
+            self.direct = None  # a closed or hopelessly slow client: end its watch
+            self.close()
 
     def close(self) -> None:
         self.queue.put_nowait(CLOSE)
@@ -51,10 +61,27 @@ class Watcher:
 class WatchHub:
     def __init__(self) -> None:
         self.watchers: set[Watcher] = set()
+        # Seconds each change took to reach every open watch's socket (server-side fan-out).
+        self.fanout: deque[float] = deque(maxlen=10000)
 
     def on_change(self, change: Change) -> None:
-        for w in self.watchers:
+        if not self.watchers:
+            return
+        started = time.perf_counter()
+        for w in list(self.watchers):
             w.offer(change)
+        self.fanout.append(time.perf_counter() - started)
+
+    def fanout_ms(self) -> dict[str, float]:
+        ordered = sorted(self.fanout)
+        if not ordered:
+            return {}
+
+        def pct(p: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 3)
+
+        return {"p50": pct(50), "p99": pct(99), "max": round(ordered[-1] * 1000, 3),
+                "samples": len(ordered)}
 
     def add(self, watcher: Watcher) -> None:
         self.watchers.add(watcher)
