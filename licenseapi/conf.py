@@ -22,8 +22,18 @@ _INT_DEFAULTS: dict[str, tuple[int, int]] = {
 }
 
 
+_MISSING = object()
+_env_cache: dict[str, Any] = {}
+
+
 def _setting(name: str, fallback: Any) -> Any:
-    return getattr(settings, name) if hasattr(settings, name) else fallback()
+    value = getattr(settings, name, _MISSING)
+    if value is not _MISSING:
+        return value
+    # The environment does not change while we run: parse each variable once.
+    if name not in _env_cache:
+        _env_cache[name] = fallback()
+    return _env_cache[name]
 
 
 def get_int(name: str) -> int:

@@ -23,7 +23,7 @@ from licenseapi import certificates, conf, ratelimit, services
 from licenseapi.api import errors
 from licenseapi.api import serializers as s
 from licenseapi.api.auth import IsLicenseStaff, StaffTokenAuthentication, actor_of
-from licenseapi.keys import rate_limit_id
+from licenseapi.keys import MalformedKey, parse_license_key, rate_limit_id
 from licenseapi.models import License, LicenseStatus
 
 ERRORS = {code: OpenApiResponse(s.ErrorResponse) for code in (400, 413, 415, 429)}
@@ -99,6 +99,25 @@ def _validated(serializer_class: type[s.StrictSerializer], request: Request) -> 
     return dict(ser.validated_data)
 
 
+def _key_only(request: Request) -> str:
+    """KeyRequest's checks, without instantiating a serializer: validate is the hot path and
+    DRF's per-request field copying was a measurable share of it. Same errors, same shape."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    unknown = sorted(set(data) - {"key"})
+    if unknown:
+        raise exceptions.ValidationError({name: ["Unknown field."] for name in unknown})
+    key = data.get("key")
+    if not isinstance(key, str) or not key.strip():
+        raise exceptions.ValidationError({"key": ["A license key (string) is required."]})
+    try:
+        parse_license_key(key)
+    except MalformedKey as exc:
+        raise exceptions.ValidationError({"key": [str(exc)]}) from None
+    return key
+
+
 def _activation_body(result: services.ActivationResult) -> dict[str, Any]:
     a = result.activation
     return {
@@ -123,8 +142,7 @@ class ValidateView(LicenseApiView):
     def post(self, request: Request) -> Response:
         """Is this key usable now? 200 with `valid` false for suspended, revoked or expired."""
         self.rate_limit(request, "validate")
-        data = _validated(s.KeyRequest, request)
-        result = services.validate(data["key"])
+        result = services.validate(_key_only(request))
         lic = result.license
         return Response(
             {
