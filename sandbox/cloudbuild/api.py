@@ -186,24 +186,31 @@ class Api:
         )
         return self._start(rec, request)
 
-    def _operation(self, request: web.Request, location: str, build_id: str | None) -> web.Response:
+    def _operation_build(self, request: web.Request) -> BuildRecord:
+        """The build behind `operations/build/{p}/{b64}` or `projects/p/.../operations/x`."""
+        if "tail" in request.match_info:
+            location, build_id = "global", build_id_from_operation(request.match_info["tail"])
+        else:
+            _project(request)
+            location, build_id = _location(request), request.match_info["op"]
+            if build_id not in self.store.records:  # `projects/p/operations/{base64 id}` too
+                build_id = build_id_from_operation(f"build/{PROJECT}/{build_id}") or build_id
         rec = self.store.records.get(build_id or "")
         if rec is None or rec.location != location:
             raise ApiError(404, "Operation not found")
+        return rec
+
+    async def get_operation(self, request: web.Request) -> web.Response:
+        rec = self._operation_build(request)
         name = operation_name(rec.build.project_id, rec.location, rec.build.id)
         return _json(request, operation_json(name, rec.build, wants_int_enums(request)))
 
-    async def get_global_operation(self, request: web.Request) -> web.Response:
-        return self._operation(
-            request, "global", build_id_from_operation(request.match_info["tail"])
-        )
-
-    async def get_project_operation(self, request: web.Request) -> web.Response:
-        _project(request)
-        op = request.match_info["op"]
-        if op not in self.store.records:  # `projects/p/operations/{base64 id}` also resolves
-            op = build_id_from_operation(f"build/{PROJECT}/{op}") or op
-        return self._operation(request, _location(request), op)
+    async def cancel_operation(self, request: web.Request) -> web.Response:
+        """google.longrunning CancelOperation: cancels the build; answers Empty."""
+        rec = self._operation_build(request)
+        if not rec.finished:
+            self.executor.cancel(rec)
+        return _json(request, {})
 
 
 def add_routes(app: web.Application, api: Api) -> None:
@@ -219,5 +226,7 @@ def add_routes(app: web.Application, api: Api) -> None:
         r.add_get(f"{base}/triggers", api.list_triggers)
         r.add_get(f"{base}/triggers/{{trigger:[^/:]+}}", api.get_trigger)
         r.add_post(f"{base}/triggers/{{trigger:[^/:]+}}:run", api.run_trigger)
-        r.add_get(f"{base}/operations/{{op:[^/:]+}}", api.get_project_operation)
-    r.add_get("/v1/operations/{tail:[^:]+}", api.get_global_operation)
+        r.add_get(f"{base}/operations/{{op:[^/:]+}}", api.get_operation)
+        r.add_post(f"{base}/operations/{{op:[^/:]+}}:cancel", api.cancel_operation)
+    r.add_get("/v1/operations/{tail:[^:]+}", api.get_operation)
+    r.add_post("/v1/operations/{tail:[^:]+}:cancel", api.cancel_operation)

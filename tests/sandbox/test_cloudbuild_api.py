@@ -79,6 +79,10 @@ def test_it_fails_a_bad_commit_at_the_docker_build_step_and_pushes_nothing(cloud
     assert not build.results.images
     assert not [i for i in cloudbuild.images() if i["commit"] == BAD_SHA]
 
+    retried = client.retry_build(project_id="sandbox", id=build.id).metadata.build
+    assert retried.id != build.id and retried.source.repo_source.commit_sha == BAD_SHA
+    assert wait_done(client, retried.id).status == Status.FAILURE
+
 
 def test_it_builds_an_inline_config_with_substitutions(cloudbuild: CloudBuildSandbox) -> None:
     client = cloudbuild.client()
@@ -121,6 +125,10 @@ def test_it_cancels_a_running_build_and_refuses_to_cancel_a_finished_one(cloudbu
     assert raised.value.response.json()["error"]["status"] == "FAILED_PRECONDITION"  # type: ignore[union-attr]
     with pytest.raises(exceptions.NotFound):
         client.cancel_build(project_id="sandbox", id="no-such-build")
+
+    op = client.create_build(project_id="sandbox", build=sleep_build(6000))
+    op.cancel()  # google.longrunning CancelOperation on the operation's own name
+    assert wait_done(client, op.metadata.build.id).status == Status.CANCELLED
 
 
 def test_it_times_a_build_out_after_its_timeout_or_a_steps(cloudbuild: CloudBuildSandbox) -> None:
@@ -175,7 +183,10 @@ def test_it_lists_builds_by_tag_status_trigger_and_create_time(cloudbuild: Cloud
     assert ids(f'create_time<"2020-01-01T00:00:00Z" AND tags="{team}"') == set()
     assert ids(f'(tags="{a}" OR tags="{b}") AND NOT status="SUCCESS"') == {running}
     assert ids(f'tags="{team}" status!="SUCCESS"') == {running}
-    assert ids(f'status="FAILURE" AND trigger_id="{trig.build_trigger_id}"') >= {trig.id}
+    # The dashboard's lookup of a trigger build: trigger, commit substitution, time window.
+    since = before.isoformat().replace("+00:00", "Z")
+    assert trig.id in ids(f'trigger_id="{trig.build_trigger_id}" AND '
+                          f'substitutions.COMMIT_SHA="{BAD_SHA}" AND create_time>="{since}"')
     with pytest.raises(exceptions.BadRequest):
         ids('nonsense_field="x"')
 
