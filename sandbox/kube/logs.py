@@ -65,8 +65,9 @@ class LogStore:
 
 def startup_lines(image: str, commit: str, pod: str) -> list[str]:
     short = commit[:12] or "unknown"
+    app = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0] or "app"
     return [
-        f"[entrypoint] starting license-api image={image} commit={short} pod={pod}",
+        f"[entrypoint] starting {app} image={image} commit={short} pod={pod}",
         "[entrypoint] APP_ROLE=licenseapi; running migrations check",
         "Operations to perform: apply all migrations: no migrations to apply.",
         "[gunicorn] Starting gunicorn 23.0.0",
