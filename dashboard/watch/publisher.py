@@ -120,9 +120,23 @@ class Publisher(threading.Thread):
 
 
 def _advance_release(release_id: int) -> None:
+    """Run the release's next step now. The driver's chains carry a tick (dashboard/pipeline.py):
+    a step sent with the current tick takes over the chain (the pending, delayed step of the
+    old chain finds its tick stale and stops), one sent with an old tick does nothing. So a
+    wake-up can never run two steps at once or fork the chain."""
+    from django.db import close_old_connections
+
+    from dashboard import states
+    from dashboard.models import Release
+
     try:
+        close_old_connections()
+        tick = (Release.objects.filter(pk=release_id, state__in=states.ACTIVE)
+                .values_list("tick", flat=True).first())
+        if tick is None:
+            return
         from config.celery import app
 
-        app.send_task("dashboard.advance_release", args=[release_id])
+        app.send_task("dashboard.advance_release", args=[release_id, tick])
     except Exception:
         log.warning("could not enqueue advance_release(%s)", release_id, exc_info=True)

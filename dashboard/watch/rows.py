@@ -108,7 +108,10 @@ def new_replicaset(deployment: Obj, replicasets: list[Obj]) -> Obj | None:
         return None
     best = max(replicasets, key=lambda rs: (rollout.revision_of(rs),
                                             meta(rs).get("creationTimestamp") or ""))
-    return best if rollout.revision_of(best) else rollout.new_replicaset(deployment, replicasets)
+    if rollout.revision_of(best):
+        return best
+    found = rollout.new_replicaset(deployment, replicasets)
+    return dict(found) if found is not None else None
 
 
 def rollout_row(deployment: Obj, replicasets: list[Obj]) -> Obj:
