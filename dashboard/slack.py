@@ -114,9 +114,9 @@ def commands(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "Slack is not configured (SLACK_SIGNING_SECRET)"},
                             status=503)
     verifier = SignatureVerifier(secret)  # rejects timestamps outside a 5-minute window
-    if not verifier.is_valid(
-        body=request.body,
-        timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not timestamp.isdigit() or not verifier.is_valid(
+        body=request.body, timestamp=timestamp,
         signature=request.headers.get("X-Slack-Signature", ""),
     ):
         return JsonResponse({"error": "invalid Slack signature"}, status=401)

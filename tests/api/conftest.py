@@ -14,6 +14,8 @@ from django.test import Client
 from dashboard import states
 from dashboard.api.models import ApiToken
 from dashboard.models import Cluster, Release, Service
+from tests.api.receiver import receiver  # noqa: F401  (fixture)
+from tests.api.workers import sandbox_worker  # noqa: F401  (fixture)
 
 ALL_PERMS = ["view_service", "deploy_service", "rollback_service", "lock_service",
              "force_lock", "pause_service"]
