@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
@@ -65,3 +66,17 @@ def actor_of(request: Request) -> str:
     if isinstance(user, StaffPrincipal):
         return user.actor
     return f"user:{user.get_username()}" if user is not None else "anonymous"
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the staff token in the OpenAPI schema."""
+
+    target_class = "licenseapi.api.auth.StaffTokenAuthentication"
+    name = "staffToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from `manage.py create_license_staff_token NAME`.",
+        }
