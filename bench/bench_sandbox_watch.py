@@ -154,14 +154,18 @@ async def _run(url: str, pid: int) -> dict[str, float]:
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         await _wait_ready(session, url)
-        lat100, got100 = await _latency(session, url, 100, CHANGES, 0.05)
+        lat100, got100 = await _latency(session, url, 100, CHANGES, 0.02)
+        async with session.get(f"{url}/sandbox/v1/metrics") as r:
+            fanout = (await r.json())["fanout_ms"]
         held, opened = await _hold(session, url, 500)
         await asyncio.sleep(3.0)
         cpu0, t0 = _cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(10.0)
         idle = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - t0) * 100
     return {"p50": _pct(lat100, 50), "p99": _pct(lat100, 99), "max": max(lat100),
-            "events": got100, "held": held, "opened": opened, "idle": idle}
+            "events": got100, "held": held, "opened": opened, "idle": idle,
+            "fan_p50": fanout.get("p50", 0.0), "fan_p99": fanout.get("p99", 0.0),
+            "load": os.getloadavg()[0], "cpus": os.cpu_count() or 0}
 
 
 def run() -> str:
@@ -182,16 +186,23 @@ def run() -> str:
 
     return (
         "## Kubernetes sandbox: watch fan-out\n\n"
-        f"One `python -m sandbox` process. {CHANGES} ConfigMap writes (10 ms apart) fanned out "
+        f"One `python -m sandbox` process. {CHANGES} ConfigMap writes (20 ms apart) fanned out "
         "to 100 concurrent watches; latency from the sandbox's commit timestamp to the "
         "event's arrival at the watcher (same host clock). Then 500 pod watches opened and "
         "counted through /sandbox/v1/metrics; then, after closing them, the sandbox's CPU "
-        "over 10 s with nothing happening.\n\n"
+        "over 10 s with nothing happening. Watchers read raw sockets and decode afterwards, so "
+        "client parsing is not counted. Server fan-out is the time from a commit until its "
+        "line was written to every open watch's socket (measured inside the sandbox). "
+        f"Host: {r['cpus']} CPUs, 1-minute load average {r['load']:.1f} at the end of the run "
+        "(other test suites were running on the same machine; client-observed latency is "
+        "dominated by scheduling when the host is oversubscribed).\n\n"
         "| measure | result | target | met |\n|---|---|---|---|\n"
         f"| event latency p50, 100 watchers | {r['p50']:.2f} ms | | |\n"
         f"| event latency p99, 100 watchers | {r['p99']:.2f} ms | <= 20 ms | "
         f"{ok(r['p99'] <= 20)} |\n"
         f"| event latency max | {r['max']:.2f} ms | | |\n"
+        f"| server fan-out p50 / p99, 100 watchers | {r['fan_p50']:.2f} / {r['fan_p99']:.2f} ms"
+        " | | |\n"
         f"| events delivered | {int(r['events'])} | {CHANGES * 100} | "
         f"{ok(r['events'] == CHANGES * 100)} |\n"
         f"| concurrent watches held | {int(r['held'])} of {int(r['opened'])} | 500 | "

@@ -61,14 +61,16 @@ class Watcher:
 class WatchHub:
     def __init__(self) -> None:
         self.watchers: set[Watcher] = set()
+        self.by_key: dict[str, set[Watcher]] = {}  # storage key -> its watchers
         # Seconds each change took to reach every open watch's socket (server-side fan-out).
         self.fanout: deque[float] = deque(maxlen=10000)
 
     def on_change(self, change: Change) -> None:
-        if not self.watchers:
+        watchers = self.by_key.get(change.key)
+        if not watchers:
             return
         started = time.perf_counter()
-        for w in list(self.watchers):
+        for w in list(watchers):
             w.offer(change)
         self.fanout.append(time.perf_counter() - started)
 
@@ -85,9 +87,11 @@ class WatchHub:
 
     def add(self, watcher: Watcher) -> None:
         self.watchers.add(watcher)
+        self.by_key.setdefault(watcher.key, set()).add(watcher)
 
     def discard(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
+        self.by_key.get(watcher.key, set()).discard(watcher)
 
     def drop_all(self) -> int:
         """Chaos: close every open watch now, as an apiserver restart would."""
