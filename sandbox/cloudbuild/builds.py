@@ -39,7 +39,7 @@ class BuildRecord:
     task: asyncio.Task[None] | None = None
     local_images: set[str] = field(default_factory=set)  # tagged by docker build/tag
     pushed: set[str] = field(default_factory=set)
-    current_step: int | None = None
+    running: set[int] = field(default_factory=set)  # indexes of the steps running now
 
     def say(self, text: str, label: str | None = None) -> None:
         """Append lines to the log, prefixed by the step label as Cloud Build does."""
@@ -93,10 +93,12 @@ class Executor:
     ) -> None:
         b = rec.build
         t = now()
-        if rec.current_step is not None and step_status is not None:
-            step = b.steps[rec.current_step]
-            step.status = step_status  # type: ignore[assignment]
-            step.timing.end_time = t
+        if step_status is not None:
+            for index in rec.running:
+                step = b.steps[index]
+                step.status = step_status  # type: ignore[assignment]
+                step.timing.end_time = t
+        rec.running.clear()
         if "BUILD" in b.timing and not b.timing["BUILD"].end_time:
             b.timing["BUILD"].end_time = t
         b.status = status  # type: ignore[assignment]
@@ -121,8 +123,8 @@ class Executor:
             except TimeoutError:
                 self._finish(rec, Status.TIMEOUT, Status.TIMEOUT, "Build timeout")
                 rec.say("TIMEOUT\nERROR: context deadline exceeded")
-            except StepFailed as exc:
-                self._finish(rec, exc.status, None, exc.detail)
+            except StepFailed as exc:  # steps still running in parallel are cancelled
+                self._finish(rec, exc.status, Status.CANCELLED, exc.detail)
                 if exc.status == Status.FAILURE:
                     b.failure_info = cb.Build.FailureInfo(type_=exc.failure_type, detail=exc.detail)
                 rec.say(f"ERROR\nERROR: {exc.detail.removeprefix('Build step failure: ')}")
@@ -146,12 +148,38 @@ class Executor:
                 "sha256:" + hashlib.sha256(s.name.encode()).hexdigest() for s in b.steps
             ]
         )
-        for i, step in enumerate(b.steps):
-            await self._step(rec, i, step, rng)
-        rec.current_step = None
+        await self._run_steps(rec, rng)
         b.timing["BUILD"].end_time = now()
         if b.images:
             await self._push_images(rec, rng)
+
+    async def _run_steps(self, rec: BuildRecord, rng: random.Random) -> None:
+        """Each step starts when the steps it waits for are done: by default all earlier
+        steps, `waitFor: ["-"]` none (start at once), else the steps whose ids it lists.
+        The first failure stops the build; steps running beside it are cancelled."""
+        steps = rec.build.steps
+        ids = {s.id: i for i, s in enumerate(steps) if s.id}
+        done = [asyncio.Event() for _ in steps]
+
+        async def run(index: int, step: cb.BuildStep) -> None:
+            waits = list(step.wait_for)
+            deps = range(index) if not waits else [] if "-" in waits else [ids[w] for w in waits]
+            for dep in deps:
+                await done[dep].wait()
+            await self._step(rec, index, step, rng)
+            done[index].set()
+
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(run(i, s)) for i, s in enumerate(steps)]
+        try:
+            finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in finished:
+                error = task.exception()
+                if error is not None:
+                    raise error
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def _fetch_source(self, rec: BuildRecord, rng: random.Random) -> None:
         b = rec.build
@@ -184,7 +212,7 @@ class Executor:
         self, rec: BuildRecord, index: int, step: cb.BuildStep, rng: random.Random
     ) -> None:
         label = step_label(index, step)
-        rec.current_step = index
+        rec.running.add(index)
         step.status = Status.WORKING  # type: ignore[assignment]
         step.timing = cb.TimeSpan(start_time=now())
         rec.say(f"Starting {label}")
@@ -201,7 +229,7 @@ class Executor:
         except TimeoutError:  # this step's own timeout (the build's is handled in _run)
             step.status = Status.TIMEOUT  # type: ignore[assignment]
             step.timing.end_time = now()
-            rec.current_step = None
+            rec.running.discard(index)
             raise StepFailed(
                 f'build step {index} "{step.name}" timed out after '
                 f"{step.timeout.total_seconds():g}s",
@@ -213,7 +241,7 @@ class Executor:
         if code and code not in step.allow_exit_codes and not step.allow_failure:
             step.status = Status.FAILURE  # type: ignore[assignment]
             step.exit_code = code
-            rec.current_step = None
+            rec.running.discard(index)
             raise StepFailed(
                 f'Build step failure: build step {index} "{step.name}" failed: '
                 f"step exited with non-zero status: {code}",
@@ -221,6 +249,7 @@ class Executor:
             )
         step.exit_code = code
         step.status = Status.FAILURE if code else Status.SUCCESS  # type: ignore[assignment]
+        rec.running.discard(index)
 
     def _push_image(self, rec: BuildRecord, image: str) -> str:
         """Push a locally built image into the shared registry; returns its digest."""

@@ -144,9 +144,18 @@ def prepare(
     """Validate a requested build, fill in what Cloud Build fills in, queue-ready."""
     if not build.steps:
         raise ApiError(400, "invalid build: build must have at least one step")
+    seen: set[str] = set()
     for i, step in enumerate(build.steps):
         if not step.name:
             raise ApiError(400, f"invalid build: build step {i} must specify name")
+        for wait in step.wait_for:
+            if wait != "-" and wait not in seen:  # only earlier steps can be waited for
+                raise ApiError(400, f'invalid build: build step #{i} - "{step.id}": '
+                               f'waitFor "{wait}" does not name an earlier step')
+        if step.id in seen:
+            raise ApiError(400, f'invalid build: duplicate build step id "{step.id}"')
+        if step.id:
+            seen.add(step.id)
     supplied = dict(build.substitutions)
     supplied.update(provided or {})
     for key in supplied:
