@@ -192,7 +192,7 @@ def apply_patch(content_type: str, target: Obj, body: Any) -> Obj:
     else:
         raise ApiError(
             415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-            f"accepted media types include: {JSON_PATCH}, {MERGE}, {SMP}"
+            f"accepted media types include: {JSON_PATCH}, {MERGE}, {SMP}, {APPLY}"
         )
     if not isinstance(result, dict):
         raise bad_request("patch did not produce an object")

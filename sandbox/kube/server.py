@@ -11,6 +11,7 @@ from aiohttp import web
 
 from . import discovery, errors
 from .api import SCALABLE, view
+from .patch import APPLY, SMP
 from .proxy import serve_proxy
 from .resources import BY_PATH, GROUPS, PODS, SERVICES, ResourceType
 from .streams import serve_log, serve_watch, truthy
@@ -146,6 +147,9 @@ async def resource(request: web.Request) -> web.StreamResponse:
         return await serve_proxy(request, cluster, ns, name, target.rest)
     if name and ":" in name and sub == "proxy":
         raise errors.ApiError(404, "NotFound", "proxy not supported for this resource")
+    if name is not None and sub is None and target.watch and method == "GET":
+        # Legacy /watch/.../{name}: a collection watch narrowed to that one object.
+        return await serve_watch(request, cluster, rt, ns, only=name)
     if name is None:
         if method == "GET" and (target.watch or truthy(q.get("watch"))):
             return await serve_watch(request, cluster, rt, ns)
@@ -185,6 +189,8 @@ async def resource(request: web.Request) -> web.StreamResponse:
         return json_response(view(rt, api.update(rt, ns, name, await body_of(request), sub)))
     if method == "PATCH":
         ctype = request.headers.get("Content-Type", "")
+        if ctype.split(";", 1)[0].strip().lower() == APPLY and sub is None:
+            return await apply(request, cluster, rt, ns, name)
         return json_response(view(rt, api.patch(rt, ns, name, ctype, await body_of(request),
                                                 sub)))
     if method == "DELETE":
@@ -201,6 +207,30 @@ async def resource(request: web.Request) -> web.StreamResponse:
                         "uid": meta["uid"]},
         })
     raise errors.ApiError(405, "MethodNotAllowed", f"{method} is not supported here")
+
+
+async def apply(
+    request: web.Request, cluster: Cluster, rt: ResourceType, ns: str | None, name: str
+) -> web.Response:
+    """Server-side apply, approximated: create when absent, else a strategic merge of the
+    applied configuration (no managed-fields bookkeeping, no conflict detection)."""
+    if not request.query.get("fieldManager"):
+        raise errors.ApiError(
+            422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
+            "value: is required for apply patch")
+    body = await body_of(request)
+    if not isinstance(body, dict):
+        raise errors.bad_request("apply body must be an object")
+    if cluster.store.get(rt, ns, name) is None:
+        body.setdefault("metadata", {})["name"] = name
+        return json_response(view(rt, cluster.api.create(rt, ns, body)), 201)
+    for key in ("apiVersion", "kind"):
+        body.pop(key, None)
+    return json_response(view(rt, cluster.api.patch(rt, ns, name, SMP, body)))
+
+
+async def not_found(request: web.Request) -> web.Response:
+    raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
 
 
 def create_app(cluster: Cluster) -> web.Application:
@@ -220,4 +250,5 @@ def create_app(cluster: Cluster) -> web.Application:
     add_control_routes(app)
     app.router.add_route("*", "/api/{tail:.+}", resource)
     app.router.add_route("*", "/apis/{tail:.+}", resource)
+    app.router.add_route("*", "/{tail:.*}", not_found)
     return app

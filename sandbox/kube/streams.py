@@ -33,10 +33,14 @@ def truthy(value: str | None) -> bool:
 
 
 async def serve_watch(
-    request: web.Request, cluster: Cluster, rt: ResourceType, ns: str | None
+    request: web.Request, cluster: Cluster, rt: ResourceType, ns: str | None,
+    only: str | None = None,
 ) -> web.StreamResponse:
     q = request.query
-    match = make_filter(ns, q.get("labelSelector"), q.get("fieldSelector"))
+    fields = q.get("fieldSelector")
+    if only is not None:
+        fields = ",".join(f for f in (fields, f"metadata.name={only}") if f)
+    match = make_filter(ns, q.get("labelSelector"), fields)
     transform: Callable[[Obj], Obj] | None = None
     if rt is NEW_EVENTS:
         transform = lambda o: view(rt, o)  # noqa: E731
