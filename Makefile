@@ -23,14 +23,16 @@ $(STAMP): pyproject.toml requirements.lock package.json
 	@touch $(STAMP)
 
 # Everything in the foreground; one Ctrl-C stops all (honcho forwards it to every process).
+# make run is the local demo: the dashboard always talks to the sandbox here, never to a
+# kubeconfig or Cloud Build project of yours.
+run: export KUBECONFIG := $(CURDIR)/var/sandbox/kubeconfig
+run: export CLOUDBUILD_ENDPOINT := http://127.0.0.1:8090
+run: export SANDBOX_SPEED := $(SANDBOX_SPEED)
 run: install
 	@mkdir -p var/sandbox
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py bootstrap_dev
 	@echo "Dashboard: http://127.0.0.1:8000/admin/"
-	SANDBOX_SPEED=$(SANDBOX_SPEED) \
-	KUBECONFIG=$${KUBECONFIG:-$(CURDIR)/var/sandbox/kubeconfig} \
-	CLOUDBUILD_ENDPOINT=$${CLOUDBUILD_ENDPOINT:-http://127.0.0.1:8090} \
 	exec $(BIN)/honcho -f Procfile start
 
 lint: install
