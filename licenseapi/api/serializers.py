@@ -4,8 +4,10 @@ client (`fingerprnt`) must fail loudly, not silently activate without a fingerpr
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from licenseapi.keys import MAX_KEY_LENGTH, MalformedKey, parse_license_key
@@ -100,6 +102,11 @@ class LicenseCreateRequest(StrictSerializer):
     seats = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     metadata = serializers.DictField(required=False, default=dict)
+
+    def validate_expires_at(self, value: datetime | None) -> datetime | None:
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("must be in the future")
+        return value
 
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value)) > MAX_METADATA_BYTES:

@@ -95,3 +95,21 @@ def test_it_publishes_an_openapi_schema(api):
     text = response.content.decode()
     for path in ("/api/v1/licenses/validate/", "/api/v1/licenses/activate/", "/api/v1/licenses/{license_id}/revoke/"):
         assert path in text
+
+
+def test_it_refuses_an_expiry_in_the_past(staff_api, product):
+    status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", "expires_at": "2001-01-01T00:00:00Z"})
+    assert status == 400 and "expires_at" in body["fields"]
+    assert not License.objects.exists()
+
+
+def test_rotating_a_key_retires_the_old_one_and_keeps_activations(api, issued):
+    from licenseapi import services
+
+    api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": "m0"})
+    lic, new_key = services.rotate_key(issued.license.pk, "admin:alice")
+    assert api.post(f"{BASE}/validate/", {"key": issued.key})[0] == 404
+    status, body, _ = api.post(f"{BASE}/validate/", {"key": new_key})
+    assert status == 200 and body["valid"] is True and body["seats_used"] == 1
+    change = lic.changes.first()
+    assert change.reason == "key rotated" and new_key.split("-", 2)[2] not in str(change.changes)
