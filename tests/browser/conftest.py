@@ -7,14 +7,13 @@ shares Redis safely with `make run` and other suites."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import signal
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.worker import ROOT, Worker, start_celery_worker, worker_env
+from tests.plugins.worker import ROOT, worker_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -64,13 +63,14 @@ class World:
     tmp: Path
     env: dict[str, str]
     procs: list[Proc] = field(default_factory=list)
-    worker: Worker | None = None
+
+    def start(self, args: list[str], name: str) -> Proc:
+        proc = Proc(args, self.tmp / f"{name}.log", self.env)
+        self.procs.append(proc)
+        return proc
 
     def logs(self) -> str:
-        out = [f"--- {p.log.name}\n{p.output()[-4000:]}" for p in self.procs]
-        if self.worker is not None:
-            out.append(f"--- worker\n{self.worker.output()[-4000:]}")
-        return "\n".join(out)
+        return "\n".join(f"--- {p.log.name}\n{p.output()[-4000:]}" for p in self.procs)
 
 
 def _wait_port(port: int, proc: Proc, timeout: float = 40) -> None:
@@ -118,20 +118,6 @@ def make_service(sandbox: Any) -> Any:
     )
 
 
-def _reconciler(stop: threading.Event) -> None:
-    """What beat does in `make run`: re-drive releases whose chain stalled."""
-    from datetime import timedelta
-
-    from django.db import connection
-
-    from dashboard import pipeline
-
-    while not stop.wait(3):
-        with contextlib.suppress(Exception):  # the next round tries again
-            pipeline.reconcile(stale_after=timedelta(seconds=8))
-    connection.close()
-
-
 @pytest.fixture
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
@@ -158,38 +144,53 @@ def chromium() -> Iterator[Any]:
 
 
 def _world(sandbox: Any, tmp_path: Path, *, pipeline: bool) -> Iterator[World]:
+    """A private Redis (broker, channel layer, live streams, lease) so that other suites and
+    `make run` on this machine can neither take this world's tasks nor see its streams."""
+    from config.embedded_redis import ensure_running
+
     sandbox.reset()
     _bump_release_ids()
     service = make_service(sandbox)
-    lease = f"live:test:ui:{uuid.uuid4().hex[:8]}"
-    env = {**worker_env(), "LIVE_LEASE_KEY": lease, "PYTHONUNBUFFERED": "1",
-           "CLOUDBUILD_ENDPOINT": sandbox.cloudbuild_url, "KUBECONFIG": str(sandbox.kubeconfig)}
+    sock_dir = Path(tempfile.mkdtemp(prefix="uir-", dir="/tmp"))
+    redis_proc = ensure_running(sock_dir / "redis.sock")
+    env = {**worker_env(), "REDIS_URL": f"unix://{sock_dir / 'redis.sock'}",
+           "PYTHONUNBUFFERED": "1", "CLOUDBUILD_ENDPOINT": sandbox.cloudbuild_url,
+           "KUBECONFIG": str(sandbox.kubeconfig), "RECONCILE_INTERVAL_SECONDS": "3",
+           "LIVE_LEASE_KEY": f"live:test:ui:{uuid.uuid4().hex[:8]}"}
     port = free_port()
-    server = Proc([sys.executable, "-m", "uvicorn", "config.asgi:application", "--host",
-                   "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                   "--no-access-log", "--lifespan", "off"], tmp_path / "uvicorn.log", env)
-    world = World(f"http://127.0.0.1:{port}", service, tmp_path, env, [server])
-    stop = threading.Event()
+    world = World(f"http://127.0.0.1:{port}", service, tmp_path, env)
     try:
+        server = world.start([sys.executable, "-m", "uvicorn", "config.asgi:application",
+                              "--host", "127.0.0.1", "--port", str(port), "--log-level",
+                              "warning", "--no-access-log", "--lifespan", "off"], "uvicorn")
         _wait_port(port, server)
         if pipeline:
-            world.procs.append(Proc([sys.executable, "manage.py", "watch_clusters"],
-                                    tmp_path / "watcher.log", env))
-            from config.celery import app
-
-            app.control.purge()
-            world.worker = start_celery_worker(tmp_path, f"ui{port}", extra_env=env)
-            threading.Thread(target=_reconciler, args=(stop,), daemon=True).start()
+            world.start([sys.executable, "manage.py", "watch_clusters"], "watcher")
+            worker = world.start([sys.executable, "-m", "celery", "-A", "config", "worker",
+                                  "--loglevel", "INFO", "--concurrency", "2", "--hostname",
+                                  f"ui{port}@%h", "--without-gossip", "--without-mingle"],
+                                 "worker")
+            world.start([sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel",
+                         "INFO", "--schedule", str(tmp_path / "beat-schedule")], "beat")
+            _wait_log(worker, "ready", 40)
         yield world
     finally:
-        stop.set()
-        if world.worker is not None:
-            world.worker.stop()
         for proc in reversed(world.procs):
             proc.stop()
-        from dashboard import streams
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(10)
 
-        streams.client().delete(lease)
+
+def _wait_log(proc: Proc, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in proc.output():
+            return
+        if proc.proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"{proc.log.name}: no {text!r} in {timeout} s: {proc.output()[-3000:]}")
 
 
 @pytest.fixture

@@ -81,6 +81,15 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
     url = page.url
     page.evaluate("window.__noReload = true")
     page.locator("#conn[data-status=live]").wait_for(timeout=20_000)
+    # The connection drops: the page says so, reconnects by itself and resumes from its seq.
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.wait_for_function("window.dashLive.seq > 0", timeout=30_000)
+    page.evaluate("window.dashLive.ws.close()")
+    page.locator("#conn[data-status=lost]").wait_for(timeout=5_000)
+    assert "reconnecting" in page.locator("#conn").inner_text()
+    page.locator("#conn[data-status=live]").wait_for(timeout=20_000)
+    assert any("?since=" in u for u in sockets), sockets
     pods_before = set(page.locator("#pods-body tr[data-pod]").evaluate_all(
         "rows => rows.map(r => r.dataset.pod)"))
     try:

@@ -234,5 +234,7 @@
     }
   }
 
-  new L.Live({ wsPath: cfg.wsPath, onSnapshot: onSnapshot, onMessage: onMessage, poll: refresh }).start();
+  var live = new L.Live({ wsPath: cfg.wsPath, onSnapshot: onSnapshot, onMessage: onMessage, poll: refresh });
+  window.dashLive = live;  // for the browser tests and for debugging from the console
+  live.start();
 })();
