@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from .logs import LogObject, LogStore
 from .shapes import TERMINAL, now
 from .steps import normalize, simulate_step
 
+log = logging.getLogger("sandbox.cloudbuild")
 Status = cb.Build.Status
 DEFAULT_TIMEOUT = timedelta(minutes=60)
 
@@ -133,6 +135,9 @@ class Executor:
                 rec.say("DONE")
         except asyncio.CancelledError:
             return  # cancel() or the sandbox reset already recorded the outcome
+        except Exception:  # a sandbox bug must not leave the build WORKING forever
+            log.exception("cloudbuild sandbox: build %s crashed", b.id)
+            self._finish(rec, Status.INTERNAL_ERROR, Status.CANCELLED, "internal error")
 
     async def _work(self, rec: BuildRecord, rng: random.Random) -> None:
         b = rec.build

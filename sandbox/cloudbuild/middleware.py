@@ -11,6 +11,7 @@ Chaos semantics, chosen so the dashboard's retry and dedupe paths both get exerc
 from __future__ import annotations
 
 import asyncio
+import logging
 import warnings
 from collections.abc import Awaitable, Callable
 
@@ -21,6 +22,7 @@ from sandbox.chaos import Chaos
 
 from .shapes import ApiError, error_response
 
+log = logging.getLogger("sandbox.cloudbuild")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -53,6 +55,9 @@ def errors_and_chaos(chaos: Chaos) -> Middleware:
             response = exc.response()
         except web.HTTPException as exc:  # unknown path or method
             response = error_response(exc.status, f"{exc.reason}: {request.method} {request.path}")
+        except Exception:  # a sandbox bug: say so the way Google would, and log it
+            log.exception("cloudbuild sandbox: %s %s failed", request.method, request.path)
+            response = error_response(500, "Internal error encountered.")
         if delay:
             await asyncio.sleep(delay)
         if code == 504:
