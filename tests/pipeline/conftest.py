@@ -103,3 +103,37 @@ SHA = {
     "fail": "fa11" + "4" * 36,
     "slow": "5105" + "5" * 36,
 }
+
+
+@pytest.fixture
+def plain_service(db: None) -> Any:
+    """A Service on a cluster nobody talks to: for service-layer rules that stay in the DB."""
+    from dashboard.models import Cluster, Service
+
+    cluster = Cluster.objects.create(name="nowhere", kubeconfig_path="/nonexistent", context="x")
+    return Service.objects.create(
+        name="license-api", cluster=cluster, deployment="license-api", container="license-api",
+        image_repository="gcr.io/sandbox/license-api", gcp_project="sandbox",
+        build_trigger_id="license-api", health_service="license-api",
+    )
+
+
+@pytest.fixture
+def users(db: None) -> Any:
+    """alice: deployer (deploy, rollback, lock); bob: break-glass too; carol: view only."""
+    from types import SimpleNamespace
+
+    from django.contrib.auth.models import Permission, User
+
+    def perms(*names: str) -> list[Permission]:
+        return list(Permission.objects.filter(content_type__app_label="dashboard",
+                                              codename__in=names))
+
+    alice = User.objects.create_user("alice")
+    alice.user_permissions.set(perms("view_service", "deploy_service", "rollback_service",
+                                     "lock_service", "pause_service"))
+    bob = User.objects.create_user("bob")
+    bob.user_permissions.set(perms("view_service", "deploy_service", "force_lock"))
+    carol = User.objects.create_user("carol")
+    carol.user_permissions.set(perms("view_service"))
+    return SimpleNamespace(alice=alice, bob=bob, carol=carol)

@@ -6,6 +6,7 @@ import pytest
 
 from dashboard import services, states
 from dashboard.adapters.types import BUILD_TERMINAL
+from dashboard.models import AuditEntry
 from tests.pipeline.conftest import SHA, deployment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -76,10 +77,7 @@ def test_it_pauses_and_resumes_a_rollout(service, worker, settle, fresh_sandbox)
     assert not deployment(fresh_sandbox)["spec"].get("paused")
     release = settle(release, states.TERMINAL, timeout=90)
     assert release.state == states.SUCCEEDED
-    actions = set(
-        __import__("dashboard.models", fromlist=["AuditEntry"]).AuditEntry.objects
-        .values_list("action", flat=True)
-    )
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"pause", "resume"} <= actions
 
 
