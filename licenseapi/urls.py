@@ -1,11 +1,13 @@
 """The complete root URLconf of the licenseapi role (config/urls.py uses it when
-APP_ROLE=licenseapi): health probes, the REST API, its schema, the Stripe webhook, admin."""
+APP_ROLE=licenseapi): health probes, the REST API, its schema and the Stripe webhook.
+
+No admin here: this role faces customers' machines and the internet; licenses are managed in
+the shared Django admin of the dashboard role (or through the staff endpoints)."""
 
 from __future__ import annotations
 
 import json
 
-from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.decorators.csrf import csrf_exempt
@@ -62,7 +64,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("health/live/", health.live),
     path("health/ready/", health.ready),
     path("api/v1/licenses/", include(api)),
-    path("admin/", admin.site.urls),
 ]
 
 

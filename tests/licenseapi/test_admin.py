@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 
 from licenseapi.models import License, LicenseChange
 
-pytestmark = [pytest.mark.urls("licenseapi.urls"), pytest.mark.django_db]
+pytestmark = [pytest.mark.urls("tests.licenseapi.urls_with_admin"), pytest.mark.django_db]
 
 
 def test_it_shows_the_key_once_after_creating_a_license(admin_client, product, api):

@@ -89,6 +89,10 @@ def test_the_command_prints_a_working_token_once(capsys, api):
     assert api.get(f"{BASE}/", HTTP_AUTHORIZATION=f"Bearer {token}")[0] == 401
 
 
+def test_it_does_not_serve_the_admin_in_the_licenseapi_role(api):
+    assert api.get("/admin/")[0] == 404
+
+
 def test_it_publishes_an_openapi_schema(api):
     status, _, response = api.get(f"{BASE}/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert status == 200
