@@ -157,9 +157,12 @@ async def _docker_push(
         return 1
     layers = [_hex(f"{rec.commit}/layer{i}") for i in range(4)]
     say("\n".join(f"{layer}: Preparing" for layer in layers))
-    await sleep(rng.uniform(5, 10))
+    # A second tag of an image this build already pushed only sends the manifest.
+    again = any(split_reference(p)[0] == repository for p in rec.pushed)
+    await sleep(rng.uniform(1, 2) if again else rng.uniform(5, 10))
     digest = push(rec, full)
-    say("\n".join(f"{layer}: Pushed" for layer in layers))
+    state = "Layer already exists" if again else "Pushed"
+    say("\n".join(f"{layer}: {state}" for layer in layers))
     say(f"{tag}: digest: {digest} size: 2841")
     return 0
 
