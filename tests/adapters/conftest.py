@@ -52,7 +52,9 @@ def kube(cluster: Any) -> KubeAdapter:
 
 
 @pytest.fixture
-def fresh_kube(fresh_sandbox: Any, cluster: Any) -> KubeAdapter:
-    """A KubeAdapter on a sandbox reset to 3 ready license-api pods at revision 1."""
-    return KubeAdapter(cluster, api_client=api_client_for(cluster.kubeconfig_path, "sandbox"),
-                       timeout=(2, 5))
+def fresh_kube(fresh_sandbox: Any, cluster: Any) -> Iterator[KubeAdapter]:
+    """A KubeAdapter on a sandbox reset to 3 ready license-api pods at revision 1; the
+    sandbox is reset again afterwards, so later tests never see our half-done rollouts."""
+    yield KubeAdapter(cluster, api_client=api_client_for(cluster.kubeconfig_path, "sandbox"),
+                      timeout=(2, 5))
+    fresh_sandbox.reset()
