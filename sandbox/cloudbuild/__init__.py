@@ -3,6 +3,24 @@
 `create_app` is served by `python -m sandbox` on --cloudbuild-port (default 8090). The official
 google-cloud-build client (transport="rest") and gcloud (api_endpoint_overrides/cloudbuild)
 talk to it as to Google; google-cloud-storage reads the build logs from the same port.
+
+What a client can rely on (as on Google):
+- create_build / run_build_trigger return an Operation at once; the build id is
+  `op.metadata.build.id`. Global operations are named `operations/build/sandbox/{b64 id}`,
+  regional ones `projects/sandbox/locations/{l}/operations/{id}`; a failed build's
+  operation ends with error code 2 (op.result() raises Unknown): poll get_build instead.
+- Statuses QUEUED -> WORKING -> SUCCESS | FAILURE | TIMEOUT | CANCELLED (INTERNAL_ERROR
+  only on a sandbox bug). Cancelling a finished build is 400 FAILED_PRECONDITION.
+- Trigger `license-api` (name or id) builds deploy/cloudbuild.yaml at the RepoSource commit;
+  its builds carry tags from the yaml plus `trigger-{id}`, buildTriggerId, and the
+  substitutions COMMIT_SHA/SHORT_SHA/... . Inline builds keep the tags they are given, so
+  `list_builds(filter='tags="release-42"')` finds a build whose create answer was lost.
+- Logs: object `log-{id}.txt` in the bucket named by logsBucket (`gs://sandbox_cloudbuild`),
+  tailed with `Range: bytes=N-` (206 / 416 nothing new / 404 not started); logUrl is
+  `{public_url}/v1/projects/sandbox/builds/{id}/log` (plain text).
+- Build and step timeouts are simulated durations: divided by --speed like the steps.
+- Chaos (sandbox.chaos, api "cloudbuild"): see middleware.py for what 503, 504 and latency
+  mean for a create.
 """
 
 from __future__ import annotations
