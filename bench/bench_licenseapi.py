@@ -142,7 +142,7 @@ def run() -> str:
         port = _free_port()
         procs.append(subprocess.Popen(
             [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"],
+             "--workers", str(WORKERS), "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115 (lives as long as the server)
         ))
         _wait_http(f"http://127.0.0.1:{port}/health/ready", 60)

@@ -9,7 +9,7 @@ import time
 
 import redis
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from config.probes import database_ok
 from licenseapi import conf
@@ -34,12 +34,12 @@ def _bounded(fn: concurrent.futures.Future[bool], timeout: float) -> bool:
         return False
 
 
-@require_GET
+@require_safe
 def live(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "alive"})
 
 
-@require_GET
+@require_safe
 def ready(request: HttpRequest) -> JsonResponse:
     # database_ok runs its query in its own thread with a deadline; Redis runs alongside.
     started = time.monotonic()
