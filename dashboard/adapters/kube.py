@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -173,14 +174,25 @@ class KubeAdapter:
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
         self.timeout = timeout
+        self.retry_pauses: tuple[float, ...] = (0.1, 0.3)
 
     # -- plumbing --------------------------------------------------------------------------
     def _json(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            resp = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
-            data = resp.data
-        except Exception as exc:
-            raise map_error(exc, what) from exc
+        """Call, parse the JSON body. A fast 5xx/429 answer is retried a couple of times
+        (every call made here is a read or an idempotent patch); timeouts are not, so a
+        slow server costs one timeout, and the caller decides what to do next."""
+        for attempt, pause in enumerate((*self.retry_pauses, None)):
+            try:
+                resp = fn(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+                data = resp.data
+                break
+            except Exception as exc:
+                error = map_error(exc, what)
+                if pause is None or not error.retryable or error.status == 0:
+                    if attempt:
+                        error.message += f" (after {attempt + 1} attempts)"
+                    raise error from exc
+                time.sleep(pause)
         try:
             return json.loads(data or b"null")
         except ValueError as exc:  # a truncated body: the connection broke mid-answer

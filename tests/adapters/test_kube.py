@@ -135,6 +135,7 @@ def test_it_maps_kube_errors_to_retryable_or_not(kube, chaos):
     with pytest.raises(AdapterError) as flaky:
         kube.deployment(NS, NAME)
     assert flaky.value.retryable and flaky.value.status in (500, 503)
+    assert "after 3 attempts" in str(flaky.value)  # fast 5xx answers are retried twice first
     with pytest.raises(AdapterError) as flaky_patch:
         kube.pause(NS, NAME)
     assert flaky_patch.value.retryable
