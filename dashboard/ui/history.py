@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from dashboard import audit, permissions, states
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
-from dashboard.ui import metrics as metrics_mod
 from dashboard.ui import live, pages
+from dashboard.ui import metrics as metrics_mod
 from dashboard.ui.forms import ReleaseFilterForm
 
 PAGE_SIZE = 50
@@ -123,8 +123,9 @@ def release_list(request: HttpRequest) -> dict[str, Any]:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return {"filter_form": form, "page_obj": page, "rows": list(page.object_list),
-            "query": query.urlencode()}
+    rows = [(r, metrics_mod.humanize(r.finished_at - r.started_at)
+             if r.finished_at and r.started_at else "") for r in page.object_list]
+    return {"filter_form": form, "page_obj": page, "rows": rows, "query": query.urlencode()}
 
 
 FIELDS = ("id", "service", "kind", "state", "commit_sha", "ref", "image", "image_digest",
