@@ -55,8 +55,18 @@ def purge_expired(now: Any = None) -> int:
     return IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]
 
 
+class _Replay(Exception):
+    def __init__(self, record: IdempotencyRecord) -> None:
+        self.record = record
+
+
 def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """Decorate an APIView POST handler (runs after authentication, permissions, throttles)."""
+    """Decorate an APIView POST handler (runs after authentication, permissions, throttles).
+
+    The record is inserted in the same transaction as the work and updated with the response
+    before that transaction commits: one commit per request, and a concurrent request with the
+    same key waits on the unique index until the first commits, then replays its response.
+    """
 
     @functools.wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -68,49 +78,47 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                            code="invalid", errors={HEADER: ["too long"]})
         principal = principal_of(request)
         digest = fingerprint(request, kwargs)
-        record = _claim(principal, key, digest)
-        if record is not None:
-            if record.fingerprint != digest:
-                return problem(422, f"{HEADER} '{key}' was already used with a different "
-                               "request.", code="idempotency_key_reused")
-            if record.status is None:
-                return problem(409, f"A request with {HEADER} '{key}' is still in progress.",
-                               code="idempotency_in_progress", headers={"Retry-After": "1"})
-            return _replay(record)
         try:
-            try:
-                response = handler(view, request, *args, **kwargs)
-            except Exception as exc:
-                response = view.handle_exception(exc)  # re-raises what no handler maps
-        except BaseException:
-            IdempotencyRecord.objects.filter(principal=principal, key=key).delete()
-            raise
-        if response.status_code >= 500 or response.status_code in _NOT_RECORDED:
-            IdempotencyRecord.objects.filter(principal=principal, key=key).delete()
-        else:
-            IdempotencyRecord.objects.filter(principal=principal, key=key).update(
-                status=response.status_code,
-                body=json.loads(json.dumps(response.data, default=str)),
-                location=response.headers.get("Location", ""),
-            )
-        return response
+            with transaction.atomic():
+                record = _claim(principal, key, digest)
+                try:
+                    response = handler(view, request, *args, **kwargs)
+                except Exception as exc:
+                    response = view.handle_exception(exc)  # re-raises what no handler maps
+                if response.status_code >= 500 or response.status_code in _NOT_RECORDED:
+                    record.delete()
+                else:
+                    record.status = response.status_code
+                    record.body = json.loads(json.dumps(response.data, default=str))
+                    record.location = response.headers.get("Location", "")
+                    record.save(update_fields=["status", "body", "location"])
+                return response
+        except _Replay as replay:
+            existing = replay.record
+        if existing.fingerprint != digest:
+            return problem(422, f"{HEADER} '{key}' was already used with a different request.",
+                           code="idempotency_key_reused")
+        if existing.status is None:
+            return problem(409, f"A request with {HEADER} '{key}' is still in progress.",
+                           code="idempotency_in_progress", headers={"Retry-After": "1"})
+        return _replay(existing)
 
     return wrapper
 
 
-def _claim(principal: str, key: str, digest: str) -> IdempotencyRecord | None:
-    """Insert an in-progress record for the key; return the existing record if there is one."""
+def _claim(principal: str, key: str, digest: str) -> IdempotencyRecord:
+    """Insert the record for the key, or raise _Replay with the one that exists."""
     for _ in range(3):
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.create(principal=principal, key=key, fingerprint=digest)
-            return None
+                return IdempotencyRecord.objects.create(
+                    principal=principal, key=key, fingerprint=digest)
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
             if existing is None:
-                continue  # deleted meanwhile (a failed first attempt): try again
+                continue  # the other request rolled back meanwhile: try again
             if existing.stale:
                 IdempotencyRecord.objects.filter(pk=existing.pk).delete()
                 continue
-            return existing
-    return IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+            raise _Replay(existing) from None
+    raise _Replay(IdempotencyRecord.objects.get(principal=principal, key=key))

@@ -1,0 +1,173 @@
+"""Chatops API: POST /api/v1/releases/ latency at a fixed 50 requests per second.
+
+One uvicorn server (config.asgi, 1 worker) on 127.0.0.1 with its own SQLite database and its
+own Redis (the broker the release tasks are queued on; no worker consumes them, so releases
+queue up and supersede each other, which is the write-heaviest path). Every request carries a
+fresh Idempotency-Key and a bearer token (scopes read,deploy), so it runs token auth, the
+idempotency record, throttling on Redis, services.request_release (row lock, release, event,
+hash-chained audit entry, supersede, promote) and the 202 response. The load is open-loop:
+requests start on a fixed 20 ms schedule whatever the latency. Target: p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+RATE = 50  # requests per second
+WARMUP_SECONDS = 3.0
+SECONDS = 20.0
+TARGET_P99_MS = 50.0
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wait_http(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def _drive(url: str, token: str, rate: float, seconds: float) -> tuple[list[float], dict[int, int]]:
+    import aiohttp
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    body = json.dumps({"service": "license-api", "commit": "c0ffee" + "b" * 34, "reason": "bench"})
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                   "Idempotency-Key": str(uuid.uuid4())}
+        t0 = time.perf_counter()
+        async with session.post(url, data=body, headers=headers) as resp:
+            await resp.read()
+            statuses[resp.status] = statuses.get(resp.status, 0) + 1
+            if resp.status == 202:
+                latencies.append(time.perf_counter() - t0)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as session:
+        start = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(session)))
+        await asyncio.gather(*tasks)
+    return latencies, statuses
+
+
+def _client(url: str, token: str, rate: float, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    queue.put(asyncio.run(_drive(url, token, rate, seconds)))
+
+
+def _load(url: str, token: str, rate: float, seconds: float) -> tuple[list[float], dict[int, int]]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_client, args=(url, token, rate, seconds, queue))
+    proc.start()
+    result = queue.get(timeout=seconds + 120)
+    proc.join(10)
+    return result
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(p * len(values)))] * 1000
+
+
+def run() -> str:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    redis_sock = tmp / "redis.sock"
+    redis_bin = str(ROOT / ".venv" / "bin" / "redis-server")
+    if not Path(redis_bin).exists():
+        redis_bin = "redis-server"
+    env = {
+        **os.environ,
+        "APP_ROLE": "dashboard",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "REDIS_URL": f"unix://{redis_sock}",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "KUBECONFIG": str(tmp / "kubeconfig"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(subprocess.Popen(
+            [redis_bin, "--port", "0", "--unixsocket", str(redis_sock), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        seed = "from dashboard.demo import seed_demo_service; seed_demo_service()"
+        subprocess.run([PY, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True)
+        out = subprocess.run(
+            [PY, "manage.py", "create_api_token", "bench", "--scopes", "read,deploy", "--rate-limit", "1000000"],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        ).stdout
+        token = out.strip().splitlines()[-1].split()[-1]
+        port = _free_port()
+        procs.append(subprocess.Popen(
+            [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1", "--no-access-log", "--log-level", "warning", "--lifespan", "off"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
+        ))
+        _wait_http(f"http://127.0.0.1:{port}/healthz", 60)
+        url = f"http://127.0.0.1:{port}/api/v1/releases/"
+        _load(url, token, 10, WARMUP_SECONDS)
+        lat, statuses = _load(url, token, RATE, SECONDS)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    lat.sort()
+    p99 = _pct(lat, 0.99)
+    verdict = "meets" if p99 <= TARGET_P99_MS else "MISSES"
+    other = {k: v for k, v in statuses.items() if k != 202}
+    return (
+        "## Chatops API: POST /api/v1/releases/ at 50 requests/s\n\n"
+        f"One uvicorn server (`config.asgi`, 1 worker, SQLite, its own Redis), open-loop load of "
+        f"{RATE} req/s for {SECONDS:.0f} s from an aiohttp client in another process on 127.0.0.1 "
+        "(after a 3 s warm-up at 10 req/s). Each request: bearer token, fresh Idempotency-Key, "
+        "per-token throttle on Redis, services.request_release (release + event + audit entry, "
+        "superseding the previous queued release), 202 + Location.\n\n"
+        "| requests | 202 | other statuses | p50 ms | p90 ms | p99 ms | max ms |\n"
+        "|---:|---:|---|---:|---:|---:|---:|\n"
+        f"| {sum(statuses.values())} | {len(lat)} | {other or '-'} | {_pct(lat, 0.50):.1f} | "
+        f"{_pct(lat, 0.90):.1f} | {p99:.1f} | {lat[-1] * 1000 if lat else float('nan'):.1f} |\n\n"
+        f"p99 **{p99:.1f} ms** ({verdict} the {TARGET_P99_MS:.0f} ms target).\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    print(run())
