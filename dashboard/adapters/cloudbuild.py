@@ -16,6 +16,7 @@ again before giving up. How a build is recognised:
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -132,15 +133,24 @@ class CloudBuildAdapter:
             timeout=read_deadline,
         )
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._client: cb.CloudBuildClient | None = None
         self._storage: Any = None
         self._trigger_ids: dict[tuple[str, str], str] = {}
         self.adopt_pauses: tuple[float, ...] = (0.0, 0.5, 1.0)
 
     # -- clients ---------------------------------------------------------------------------
+    def _forked(self) -> None:
+        # HTTP sessions must not be shared across a fork (Celery prefork children).
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._client = None
+            self._storage = None
+
     @property
     def client(self) -> cb.CloudBuildClient:
         with self._lock:
+            self._forked()
             if self._client is None:
                 options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
                 self._client = cb.CloudBuildClient(
@@ -151,6 +161,7 @@ class CloudBuildAdapter:
     @property
     def storage(self) -> Any:
         with self._lock:
+            self._forked()
             if self._storage is None:
                 from google.cloud import storage  # type: ignore[attr-defined]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -137,6 +138,9 @@ def test_it_tails_the_log_by_byte_offset(cloudbuild):
     assert len(chunks) > 2  # it arrived in pieces
     assert log.startswith(f'starting build "{info.id}"') and "DONE" in log
     assert cloudbuild.read_log(info, offset) == ("", offset)  # 416: nothing new
+    assert cloudbuild.read_log(replace(info, log_object="log-not-yet.txt"), 0) == ("", 0)  # 404
+    middle, end = cloudbuild.read_log(info, 10)
+    assert middle == log.encode()[10:].decode() and end == offset
 
 
 def test_it_cancels_a_running_build(cloudbuild):
