@@ -53,7 +53,7 @@ def warning_events(events: Iterable[Mapping[str, Any]], limit: int = MAX_EVENTS)
             "at": at.isoformat() if at else None,
             "object": f"{obj.get('kind', '')}/{obj.get('name', '')}",
             "reason": ev.get("reason", ""),
-            "message": ev.get("message", ""),
+            "message": ev.get("message") or ev.get("note") or "",
             "count": int(ev.get("count") or (ev.get("series") or {}).get("count") or 1),
         })
     out.sort(key=lambda e: e["at"] or "")
@@ -133,9 +133,11 @@ def build_summary(
 
 def _last_lines(logs: Sequence[str] | Mapping[str, Sequence[str]]) -> list[str]:
     if isinstance(logs, Mapping):
+        # One source: its lines as they are; several: each line says where it came from.
         lines: list[str] = []
         for source, chunk in logs.items():
-            lines.extend(f"[{source}] {line}" for line in chunk)
+            prefix = f"[{source}] " if len(logs) > 1 else ""
+            lines.extend(f"{prefix}{line}" for line in chunk)
         return lines[-LOG_LINES:]
     flat: list[str] = []
     for item in logs:

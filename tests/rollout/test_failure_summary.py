@@ -49,8 +49,15 @@ def test_it_summarises_a_progress_deadline_and_points_at_the_unready_pod():
     assert s["code"] == "ProgressDeadlineExceeded"
     assert s["reason"].startswith("ProgressDeadlineExceeded: deployment license-api made no progress")
     assert (s["pod"], s["container"], s["exit_code"]) == ("license-api-7b6c5f5c5-slow1", "license-api", None)
-    assert s["logs"] == ["[license-api-7b6c5f5c5-slow1/license-api] boom"]
+    assert s["logs"] == ["boom"]
     assert s["events"][0]["reason"] == "Unhealthy"
+
+
+def test_it_labels_log_lines_from_several_containers():
+    s = build_summary(reason="x", logs={"p1/api": ["a1", "a2"], "p2/api": ["b1"]})
+    assert s["logs"] == ["[p1/api] a1", "[p1/api] a2", "[p2/api] b1"]
+    many = build_summary(reason="x", logs={"p/api": [f"l{i}" for i in range(30)], "q/api": []})
+    assert len(many["logs"]) == 25 and many["logs"][-1] == "[p/api] l29"
 
 
 def test_it_takes_a_reason_from_the_caller():
