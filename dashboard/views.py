@@ -171,6 +171,7 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
     choices = pages.rollback_choices(service) if action == "rollback" else None
     form: ReasonForm = (RollbackForm(request.POST or None, choices=choices) if action == "rollback"
                         else ReasonForm(request.POST or None))
+    status = 200
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"]
         try:
@@ -179,14 +180,17 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
             if exc.code == 403:
                 raise PermissionDenied(exc.detail) from exc
             messages.error(request, exc.detail)
+            status = exc.code
         else:
             messages.success(request, f"{verb} {service.name}: done.")
             if isinstance(result, Release):
                 return redirect(_release_url(result))
             nxt = request.POST.get("next", "")
             return redirect(nxt if nxt.startswith("/admin/") else reverse("admin:index"))
+    if form.is_bound and not form.is_valid():
+        status = 400
     return _page(request, "dashboard/action_confirm.html", f"{verb} {service.name}",
-                 status=400 if form.is_bound and not form.is_valid() else 200,
+                 status=status,
                  form=form, service=service, action=action, verb=verb, release=release,
                  next=request.GET.get("next", request.POST.get("next", "")))
 

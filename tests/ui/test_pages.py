@@ -223,3 +223,20 @@ def test_it_shows_the_audit_log_with_chain_status(admin_client, service, admin_u
     services.lock_service(service=service, actor=admin_user, via="admin", reason="audit me")
     body = admin_client.get(reverse("deployments:audit")).content.decode()
     assert "chain verified" in body and "audit me" in body
+
+
+def test_it_explains_why_a_rollback_was_refused(admin_client, service):
+    make_release(service, commit="1" * 40)
+    url = reverse("deployments:service-action", args=["license-api", "rollback"])
+    response = admin_client.post(url, {"reason": "nothing to go back to"})
+    assert response.status_code == 400
+    assert "no earlier succeeded release" in response.content.decode()
+    assert not Release.objects.filter(kind="rollback").exists()
+
+
+def test_it_shows_release_actions_only_to_users_who_may_use_them(client, service, viewer):
+    release = make_release(service, state="deploying")
+    client.force_login(viewer)
+    body = client.get(reverse("deployments:release", args=[release.pk])).content.decode()
+    assert "Cancel this release" not in body and "Pause rollout" not in body
+    assert "Roll back" not in body
