@@ -15,7 +15,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
 from licenseapi import conf, health
-from licenseapi.api import views
+from licenseapi.api import staff, views, webhooks
 
 LICENSE_ID = "<uuid:license_id>"
 
@@ -26,7 +26,7 @@ api = [
     path("heartbeat/", views.HeartbeatView.as_view(), name="license-heartbeat"),
     path("certificate/", views.CertificateView.as_view(), name="license-certificate"),
     path("public-key/", views.PublicKeyView.as_view(), name="license-public-key"),
-    path("stripe/webhook/", views.StripeWebhookView.as_view(), name="license-stripe-webhook"),
+    path("stripe/webhook/", webhooks.StripeWebhookView.as_view(), name="license-stripe-webhook"),
     path(
         "schema/",
         SpectacularAPIView.as_view(
@@ -34,26 +34,26 @@ api = [
         ),
         name="license-schema",
     ),
-    path("", views.LicenseListCreateView.as_view(), name="license-list"),
-    path(f"{LICENSE_ID}/", views.LicenseDetailView.as_view(), name="license-detail"),
+    path("", staff.LicenseListCreateView.as_view(), name="license-list"),
+    path(f"{LICENSE_ID}/", staff.LicenseDetailView.as_view(), name="license-detail"),
     path(
         f"{LICENSE_ID}/certificate/",
-        views.StaffCertificateView.as_view(),
+        staff.StaffCertificateView.as_view(),
         name="license-staff-certificate",
     ),
     path(
         f"{LICENSE_ID}/suspend/",
-        views.LicenseActionView.as_view(action_name="suspend"),
+        staff.LicenseActionView.as_view(action_name="suspend"),
         name="license-suspend",
     ),
     path(
         f"{LICENSE_ID}/reinstate/",
-        views.LicenseActionView.as_view(action_name="reinstate"),
+        staff.LicenseActionView.as_view(action_name="reinstate"),
         name="license-reinstate",
     ),
     path(
         f"{LICENSE_ID}/revoke/",
-        views.LicenseActionView.as_view(action_name="revoke"),
+        staff.LicenseActionView.as_view(action_name="revoke"),
         name="license-revoke",
     ),
 ]
