@@ -87,3 +87,15 @@ def test_it_lists_describes_and_cancels_builds_with_gcloud(cloudbuild: CloudBuil
     assert cancel.returncode == 0
     assert client.get_build(project_id="sandbox", id=running).status == cb.Build.Status.CANCELLED
     assert again.returncode != 0 and "FAILED_PRECONDITION" in again.stderr
+
+
+def test_it_runs_a_build_gcloud_submits(cloudbuild: CloudBuildSandbox, gcloud_config: Path) -> None:
+    submitted = as_json(gcloud(gcloud_config, "builds", "submit", "--no-source", "--async",
+                               "--config", str(fixtures.REPO_ROOT / "deploy" / "cloudbuild.yaml"),
+                               f"--substitutions=COMMIT_SHA={GOOD_SHA}", "--format=json"))
+
+    build = wait_done(cloudbuild.client(), submitted["id"])
+
+    assert submitted["status"] == "QUEUED"
+    assert build.status == cb.Build.Status.SUCCESS
+    assert build.results.images[0].name == f"gcr.io/sandbox/license-api:{GOOD_SHA}"
