@@ -250,7 +250,7 @@ class KubeAdapter:
         `field_selector` goes to the server (e.g. "type=Warning" or
         "involvedObject.kind=Pod"); `involved_names` (names of the Deployment, its
         ReplicaSets and pods) and `since` (last seen at/after) filter in the client, since
-        field selectors have no set membership.
+        field selectors have no set membership. `since` is compared at whole seconds.
         """
         kwargs: dict[str, Any] = {}
         if field_selector:
@@ -259,8 +259,12 @@ class KubeAdapter:
             f"list events in {ns}", self.core.list_namespaced_event, ns, **kwargs
         ).get("items", [])
         names = set(involved_names) if involved_names is not None else None
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
+        if since is not None:
+            # Event timestamps have whole-second precision: compare at that precision, or an
+            # event from the same second as `since` would be dropped.
+            since = since.replace(microsecond=0)
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
         out = []
         for ev in items:
             if names is not None and (ev.get("involvedObject") or {}).get("name") not in names:
