@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -65,17 +65,21 @@ def _parse_iso(value: object, name: str) -> datetime | None:
 def load_private_key(text: str) -> Ed25519PrivateKey:
     """PEM (PKCS#8) or base64 of the 32 raw private bytes."""
     text = text.strip()
+    # Messages never include the key material itself.
     if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
+        try:
+            key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise ValueError("not a readable, unencrypted PEM private key") from None
         if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("LICENSE_SIGNING_KEY is not an Ed25519 key")
+            raise ValueError("not an Ed25519 key")
         return key
     try:
         raw = base64.b64decode(text, validate=True)
     except binascii.Error:
-        raise ValueError("LICENSE_SIGNING_KEY is neither PEM nor base64") from None
+        raise ValueError("neither PEM nor base64") from None
     if len(raw) != 32:
-        raise ValueError("LICENSE_SIGNING_KEY base64 must decode to 32 bytes")
+        raise ValueError("base64 must decode to the 32 raw key bytes")
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 

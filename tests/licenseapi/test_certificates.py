@@ -122,7 +122,7 @@ def test_it_loads_pem_and_base64_signing_keys():
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     assert certificates.key_id(certificates.load_private_key(pem).public_key()) == certificates.key_id(key.public_key())
-    with pytest.raises(ValueError, match="32 bytes"):
+    with pytest.raises(ValueError, match="32 raw key bytes"):
         certificates.load_private_key("c2hvcnQ=")
 
 
@@ -130,3 +130,14 @@ def test_it_loads_pem_and_base64_signing_keys():
 def test_it_answers_503_when_no_signing_key_is_configured_in_production(api, issued):
     status, body, _ = api.post(f"{BASE}/certificate/", {"key": issued.key})
     assert status == 503 and "not configured" in body["detail"]
+
+
+def test_a_malformed_signing_key_stops_start_up_naming_the_variable():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LICENSE_SIGNING_KEY": "not-a-key"}
+    proc = subprocess.run([sys.executable, "manage.py", "check"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode != 0
+    assert "LICENSE_SIGNING_KEY is malformed" in proc.stderr and "not-a-key" not in proc.stderr
