@@ -71,8 +71,8 @@ class LicenseApiView(APIView):
                     detail=f"Content-Type must be application/json, not {media or '(none)'!r}",
                 )
 
-    def rate_limit(self, request: Request, endpoint: str) -> None:
-        key = request.data.get("key") if isinstance(request.data, dict) else None
+    def rate_limit(self, request: Request, endpoint: str, *, per_key: bool = True) -> None:
+        key = request.data.get("key") if per_key and isinstance(request.data, dict) else None
         decision = ratelimit.check(
             endpoint, rate_limit_id(key) if isinstance(key, str) else None, client_ip(request)
         )

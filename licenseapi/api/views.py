@@ -89,7 +89,9 @@ class HeartbeatView(LicenseApiView):
     )
     def post(self, request: Request) -> Response:
         """Keep an activation alive; machines silent past the TTL lose their seat."""
-        self.rate_limit(request, "activate")
+        # Per address only: a large license's fleet heartbeats far more often than any
+        # per-key limit meant for activation and validation would allow.
+        self.rate_limit(request, "machine", per_key=False)
         data = validated(s.MachineRequest, request)
         return Response(_activation_body(services.heartbeat(data["key"], data["fingerprint"])))
 
@@ -101,7 +103,7 @@ class DeactivateView(LicenseApiView):
     )
     def post(self, request: Request) -> Response:
         """Free this machine's seat."""
-        self.rate_limit(request, "activate")
+        self.rate_limit(request, "machine", per_key=False)
         data = validated(s.MachineRequest, request)
         services.deactivate(data["key"], data["fingerprint"])
         return Response({"deactivated": True, "fingerprint": data["fingerprint"]})

@@ -71,3 +71,10 @@ def test_it_keeps_validating_fast_when_redis_is_down(api, issued, caplog):
         assert time.monotonic() - started < 1  # never waits on the dead Redis
         ratelimit.flush()
     assert "rate limiting is failing open" in caplog.text
+
+
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=2, LICENSE_RATE_LIMIT_PER_IP=1000)
+def test_it_does_not_limit_a_fleets_heartbeats_per_key(api, issued):
+    assert api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": "m"})[0] == 201
+    for _ in range(5):
+        assert api.post(f"{BASE}/heartbeat/", {"key": issued.key, "fingerprint": "m"})[0] == 200
