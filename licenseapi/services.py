@@ -94,6 +94,8 @@ def _log(
     LicenseChange.objects.create(
         license=lic, actor=actor[:200], action=action, changes=changes or {}, reason=reason[:500]
     )
+    # The same fact for log search; the masked key only, never the secret.
+    log.info("license %s %s by %s", lic.masked_key, action, actor)
 
 
 def _jsonable(value: Any) -> Any:
