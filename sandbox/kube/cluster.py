@@ -23,6 +23,7 @@ from .logs import LogStore
 from .manifests import apply_manifests, manifest_images
 from .resources import DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, SERVICES
 from .resources import NODES as NODE_TYPE
+from .snapshot import Snapshot
 from .store import Change, Store
 from .watch import WatchHub
 
@@ -55,6 +56,8 @@ class Cluster:
         self._setup()
         self.wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.snapshot: Snapshot | None = None  # the settled start state, for a warm reset
+        self.client_writes = 0  # API writes by clients since the last cold start
 
     def _setup(self) -> None:
         self.store = Store(self.clock)
@@ -95,11 +98,16 @@ class Cluster:
                            "nodeInfo": {"kubeletVersion": "v1.32.4-gke.1000",
                                         "containerRuntimeVersion": "containerd://1.7.24"}},
             })
+        self.preload_images()
+        if self.manifests is not None and self.manifests.is_dir():
+            apply_manifests(self.api, self.manifests)
+
+    def preload_images(self) -> None:
+        """Every image the manifests name, plus the --preload file's `image [commit]` lines."""
         if self.manifests is not None and self.manifests.is_dir():
             for image in manifest_images(self.manifests):
                 if self.registry.resolve(image) is None:
                     self._push(image, PRELOADED_COMMIT)
-            apply_manifests(self.api, self.manifests)
         if self.preload is not None:
             for line in self.preload.read_text().splitlines():
                 parts = line.split()
@@ -117,13 +125,27 @@ class Cluster:
         self.hub.drop_all()
         self.logs.clear()
         self.chaos.reset()
-        self.registry.clear()  # builds pushed since start are forgotten; bootstrap pre-loads
+        self.registry.clear()  # builds pushed since start are forgotten; re-preloaded below
         rv = self.store.rv
         self._setup()
         # Versions keep rising across a reset, and every older one is gone (410).
         self.store.rv = self.store.expired_below = rv
-        self.bootstrap()
+        if self.snapshot is not None:
+            self.preload_images()
+            self.snapshot.restore(self)
+        else:
+            self.client_writes = 0
+            self.bootstrap()
         self.poke()
+
+    def settled(self) -> bool:
+        """Every Deployment rolled out, nothing pending: the state right after start."""
+        deployments = self.store.list(DEPLOYMENTS)
+        return bool(deployments) and all(
+            d.get("status", {}).get("observedGeneration") == d["metadata"].get("generation")
+            and d.get("status", {}).get("availableReplicas", 0) == d["spec"].get("replicas", 1)
+            and d.get("status", {}).get("updatedReplicas", 0) == d["spec"].get("replicas", 1)
+            for d in deployments)
 
     # --- the control loop --------------------------------------------------------------
     def run_passes(self) -> float | None:
@@ -141,6 +163,9 @@ class Cluster:
                 if at is not None:
                     wake = at if wake is None else min(wake, at)
             if self.store.rv == before:
+                if (wake is None and self.snapshot is None and not self.client_writes
+                        and self.settled()):
+                    self.snapshot = Snapshot.take(self)
                 return wake
         log.warning("controllers did not settle after %d passes", MAX_PASSES)
         return self.clock.now() + 0.05

@@ -76,6 +76,8 @@ async def chaos_middleware(request: web.Request, handler: Any) -> web.StreamResp
     if request.path.startswith("/sandbox/"):
         return await handler(request)
     cluster.requests += 1
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        cluster.client_writes += 1  # the start state is no longer pristine (see Snapshot)
     settings = cluster.chaos.kube
     if settings.latency_ms:
         await asyncio.sleep(settings.latency_ms / 1000)

@@ -102,7 +102,7 @@ class Store:
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind
         bucket[key] = obj
-        self._commit(rt, "ADDED", None, obj)
+        self._commit(storage_key(rt), "ADDED", None, obj)
         return obj
 
     def put(self, rt: ResourceType, obj: Obj) -> Obj:
@@ -114,7 +114,7 @@ class Store:
         if old is None:
             raise errors.not_found(rt.plural, rt.group, meta["name"])
         bucket[key] = obj
-        self._commit(rt, "MODIFIED", old, obj)
+        self._commit(storage_key(rt), "MODIFIED", old, obj)
         return obj
 
     def remove(self, rt: ResourceType, namespace: str | None, name: str) -> Obj:
@@ -123,13 +123,19 @@ class Store:
         if old is None:
             raise errors.not_found(rt.plural, rt.group, name)
         final = copy.deepcopy(old)
-        self._commit(rt, "DELETED", old, final)
+        self._commit(storage_key(rt), "DELETED", old, final)
         return final
 
-    def _commit(self, rt: ResourceType, kind: str, old: Obj | None, new: Obj) -> None:
+    def restore(self, key: str, obj: Obj) -> None:
+        """Re-add a snapshotted object (a warm reset) under a new resourceVersion."""
+        meta = obj["metadata"]
+        self.objects.setdefault(key, {})[(meta.get("namespace", ""), meta["name"])] = obj
+        self._commit(key, "ADDED", None, obj)
+
+    def _commit(self, key: str, kind: str, old: Obj | None, new: Obj) -> None:
         self.rv += 1
         new["metadata"]["resourceVersion"] = str(self.rv)
-        change = Change(self.rv, storage_key(rt), kind, old, new, self.clock.now())
+        change = Change(self.rv, key, kind, old, new, self.clock.now())
         self.history.append(change)
         for listener in list(self.listeners):
             listener(change)
