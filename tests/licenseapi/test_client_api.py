@@ -104,7 +104,8 @@ def test_it_refuses_to_activate_a_suspended_license(api, issued):
     assert not Activation.objects.exists()
 
 
-def test_it_logs_activations_and_status_changes_without_the_key(api, issued):
+def test_it_logs_activations_and_status_changes_without_the_key(api, issued, caplog):
+    caplog.set_level("INFO")
     api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": "m0"})
     services.suspend(issued.license.pk, "staff-token:ci", "chargeback")
     actions = list(LicenseChange.objects.filter(license=issued.license).values_list("action", "actor"))
@@ -113,3 +114,4 @@ def test_it_logs_activations_and_status_changes_without_the_key(api, issued):
     secret = issued.key.split("-", 2)[2]
     for change in LicenseChange.objects.all():
         assert secret not in str(change.changes) and issued.key not in str(change.changes)
+    assert "suspended by staff-token:ci" in caplog.text and secret not in caplog.text
