@@ -71,7 +71,7 @@
       tr.appendChild(el("td", null, pick(p, "phase", "status") || ""));
       tr.appendChild(el("td", null, podReady(p)));
       tr.appendChild(el("td", null, pick(p, "restarts", "restart_count") || 0));
-      tr.appendChild(el("td", null, L.age(pick(p, "created_at", "started_at", "creation_timestamp", "start_time"))));
+      tr.appendChild(el("td", null, L.age(pick(p, "started", "created", "started_at", "created_at", "start_time"))));
       tr.appendChild(el("td", null, pick(p, "reason", "waiting_reason", "message") || ""));
       body.appendChild(tr);
     });
