@@ -361,3 +361,13 @@ def create_staff_token(name: str) -> str:
     token, parts = generate_staff_token()
     StaffToken.objects.create(name=name, prefix=parts.prefix, token_hash=parts.secret_hash)
     return token
+
+
+def prune_stale_activations(older_than_seconds: int) -> int:
+    """Delete activations silent for longer than max(TTL, older_than): they hold no seat
+    already, this only keeps the table small. Returns how many were deleted."""
+    horizon = max(conf.activation_ttl(), older_than_seconds)
+    deleted, _ = Activation.objects.filter(
+        last_seen__lt=timezone.now() - timedelta(seconds=horizon)
+    ).delete()
+    return deleted

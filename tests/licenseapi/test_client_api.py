@@ -115,3 +115,16 @@ def test_it_logs_activations_and_status_changes_without_the_key(api, issued, cap
     for change in LicenseChange.objects.all():
         assert secret not in str(change.changes) and issued.key not in str(change.changes)
     assert "suspended by staff-token:ci" in caplog.text and secret not in caplog.text
+
+
+@override_settings(LICENSE_ACTIVATION_TTL_SECONDS=60)
+def test_pruning_deletes_only_long_silent_activations(api, issued, capsys):
+    from django.core.management import call_command
+
+    for n in range(3):
+        api.post(f"{BASE}/activate/", {"key": issued.key, "fingerprint": f"m{n}"})
+    Activation.objects.filter(fingerprint="m0").update(last_seen=timezone.now() - timedelta(days=31))
+    Activation.objects.filter(fingerprint="m1").update(last_seen=timezone.now() - timedelta(days=2))
+    call_command("prune_license_activations", "--older-than-days", "30")
+    assert "deleted 1" in capsys.readouterr().out
+    assert sorted(Activation.objects.values_list("fingerprint", flat=True)) == ["m1", "m2"]
