@@ -22,6 +22,12 @@ def commit(prefix: str = "") -> str:
     return (prefix + secrets.token_hex(20))[:40]
 
 
+def calm(sandbox: Any, *apis: str) -> None:
+    """No chaos left over from another test on the shared sandbox."""
+    for api in apis:
+        sandbox.control("chaos", {"api": api, "error_rate": 0, "latency_ms": 0})
+
+
 @pytest.fixture
 def chaos(sandbox: Any) -> Iterator[Any]:
     """Set sandbox chaos for one test; always cleared afterwards."""
@@ -30,12 +36,12 @@ def chaos(sandbox: Any) -> Iterator[Any]:
         sandbox.control("chaos", {"api": api, **values})
 
     yield set_
-    for api in ("kube", "cloudbuild"):
-        sandbox.control("chaos", {"api": api, "error_rate": 0, "latency_ms": 0})
+    calm(sandbox, "kube", "cloudbuild")
 
 
 @pytest.fixture
 def cloudbuild(sandbox: Any) -> CloudBuildAdapter:
+    calm(sandbox, "cloudbuild")
     return CloudBuildAdapter(sandbox.cloudbuild_url, timeout=5, read_deadline=10, repo_root=ROOT)
 
 
@@ -47,7 +53,8 @@ def cluster(sandbox: Any) -> Any:
 
 
 @pytest.fixture
-def kube(cluster: Any) -> KubeAdapter:
+def kube(sandbox: Any, cluster: Any) -> KubeAdapter:
+    calm(sandbox, "kube")
     return KubeAdapter(cluster, timeout=(2, 5))
 
 
