@@ -26,9 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-RATE = 50  # requests per second
+RATE = 50  # requests per second: the target rate
+BASELINE_RATE = 10  # for comparison: the same path well below saturation
 WARMUP_SECONDS = 3.0
-SECONDS = 20.0
+SECONDS = 15.0
 TARGET_P99_MS = 50.0
 
 
@@ -141,7 +142,7 @@ def run() -> str:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 60)
         url = f"http://127.0.0.1:{port}/api/v1/releases/"
         _load(url, token, 10, WARMUP_SECONDS)
-        lat, statuses = _load(url, token, RATE, SECONDS)
+        results = {rate: _load(url, token, rate, SECONDS) for rate in (BASELINE_RATE, RATE)}
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -149,25 +150,27 @@ def run() -> str:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    lat.sort()
+    rows = []
+    for rate, (lat, statuses) in results.items():
+        lat.sort()
+        other = {k: v for k, v in statuses.items() if k != 202}
+        rows.append(
+            f"| {rate} | {sum(statuses.values())} | {len(lat)} | {other or '-'} | "
+            f"{_pct(lat, 0.50):.1f} | {_pct(lat, 0.90):.1f} | {_pct(lat, 0.99):.1f} | "
+            f"{lat[-1] * 1000 if lat else float('nan'):.1f} |")
+    lat = results[RATE][0]
     p99 = _pct(lat, 0.99)
-    verdict = "meets" if p99 <= TARGET_P99_MS else "MISSES"
-    other = {k: v for k, v in statuses.items() if k != 202}
+    verdict = "meets" if p99 <= TARGET_P99_MS and len(lat) == sum(results[RATE][1].values()) else "MISSES"
+    load = os.getloadavg()[0]
     return (
         "## Chatops API: POST /api/v1/releases/ at 50 requests/s\n\n"
-        f"One uvicorn server (`config.asgi`, 1 worker, SQLite, its own Redis), open-loop load of "
-        f"{RATE} req/s for {SECONDS:.0f} s from an aiohttp client in another process on 127.0.0.1 "
+        f"One uvicorn server (`config.asgi`, 1 worker, SQLite, its own Redis), open-loop load "
+        f"for {SECONDS:.0f} s per rate from an aiohttp client in another process on 127.0.0.1 "
         "(after a 3 s warm-up at 10 req/s). Each request: bearer token, fresh Idempotency-Key, "
         "per-token throttle on Redis, services.request_release (release + event + audit entry, "
-        "superseding the previous queued release), 202 + Location.\n\n"
-        "| requests | 202 | other statuses | p50 ms | p90 ms | p99 ms | max ms |\n"
-        "|---:|---:|---|---:|---:|---:|---:|\n"
-        f"| {sum(statuses.values())} | {len(lat)} | {other or '-'} | {_pct(lat, 0.50):.1f} | "
-        f"{_pct(lat, 0.90):.1f} | {p99:.1f} | {lat[-1] * 1000 if lat else float('nan'):.1f} |\n\n"
-        f"p99 **{p99:.1f} ms** ({verdict} the {TARGET_P99_MS:.0f} ms target).\n"
+        "superseding the previous queued release), 202 + Location. "
+        f"Host: {os.cpu_count()} CPUs, 1-minute load average {load:.1f} at the end.\n\n"
+        "| req/s | requests | 202 | other statuses | p50 ms | p90 ms | p99 ms | max ms |\n"
+        "|---:|---:|---:|---|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n"
+        f"p99 at {RATE} req/s: **{p99:.1f} ms** ({verdict} the {TARGET_P99_MS:.0f} ms target).\n"
     )
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
-    print(run())
