@@ -5,8 +5,11 @@ scope (`Authorization: Bearer <token>` header, for non-browser clients). Refusal
 after accept() as close codes, so the page can say why: 4401 not signed in, 4403 not allowed,
 4404 no such service/release.
 
+Fan-out: the process's hub (dashboard/watch/hub.py) receives each group message once and hands
+it to this connection's own queue, drained by its own task, so a slow viewer only slows itself.
+
 Ordering: each connection delivers a gapless, duplicate-free run of seq numbers. It joins the
-group before reading the replay or the snapshot; live messages at or below what it already
+stream before reading the replay or the snapshot; live messages at or below what it already
 sent are dropped; a live message that skips ahead (the channel layer dropped one for this
 connection, or two publishers' messages crossed) is filled from the replay log first; if the
 log no longer has them the connection gets a fresh snapshot. Resume: `?since=<seq>` on the
@@ -27,9 +30,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.serializers.json import DjangoJSONEncoder
 
 from dashboard import podlogs, snapshots, streams
+from dashboard.watch.hub import hub
 
 log = logging.getLogger(__name__)
-REFRESH_SECONDS = podlogs.VIEWER_REFRESH  # group membership and viewer presence
+REFRESH_SECONDS = podlogs.VIEWER_REFRESH  # viewer presence (pod logs)
+QUEUE_SIZE = 1000  # messages waiting for one slow viewer before it must catch up from replay
 UNAUTHENTICATED, FORBIDDEN, NOT_FOUND = 4401, 4403, 4404
 
 
@@ -59,6 +64,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     stream = ""
     last = 0
     joined = False
+    overflowed = False
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
@@ -71,16 +77,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=code)
             return
         self.stream = self.target_stream
-        self.group = streams.group_name(self.stream)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.queue: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue(QUEUE_SIZE)
+        self.serial = asyncio.Lock()
+        await hub().join(self.stream, self)  # before the replay/snapshot: no gap
         self.joined = True
+        self.tasks = [asyncio.ensure_future(self._drain())]
         if self.kind == "release":
-            await sync_to_async(podlogs.join, thread_sensitive=False)(self.stream,
-                                                                      self.channel_name)
-        self.keeper = asyncio.ensure_future(self._keep_membership())
+            self.tasks.append(asyncio.ensure_future(self._keep_presence()))
         query = parse_qs(self.scope.get("query_string", b"").decode())
         since = query.get("since", [""])[0]
-        await self._start(int(since) if since.isdigit() else None)
+        async with self.serial:
+            await self._start(int(since) if since.isdigit() else None)
 
     def _authorize(self) -> int:
         from dashboard import permissions
@@ -122,17 +129,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                     return parts[1]
         return ""
 
+    # -- sending (always under self.serial) ------------------------------------------------
     async def _start(self, since: int | None) -> None:
         if since is not None:
             replay = await sync_to_async(_since, thread_sensitive=False)(self.stream, since)
             if replay is not None:
                 self.last = since
                 for message in replay:
-                    await self._send(message)
+                    if message["seq"] > self.last:
+                        await self.send_json(message)
+                        self.last = message["seq"]
                 return
-        await self._send_snapshot()
-
-    async def _send_snapshot(self) -> None:
         if self.kind == "service":
             snap = await database_sync_to_async(snapshots.for_service)(self.service)
         else:
@@ -140,47 +147,60 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(snap)
         self.last = snap["seq"]
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        if message["seq"] > self.last:
-            await self.send_json(message)
-            self.last = message["seq"]
-
-    async def live_message(self, event: dict[str, Any]) -> None:
-        message = event["message"]
+    async def _live(self, message: dict[str, Any], text: str) -> None:
         seq = message["seq"]
         if seq <= self.last:
             return
         if seq > self.last + 1:
-            # Something between is missing here (dropped for this channel, or crossing
-            # publishers): the replay log has it, since it is written before the fan-out.
+            # Something between is missing here (dropped for this viewer, or two publishers'
+            # messages crossed): the replay log has it, since it is written before fan-out.
             await self._start(self.last)
             return
-        await self._send(message)
+        await self.send(text_data=text)
+        self.last = seq
+
+    def deliver(self, message: dict[str, Any], text: str) -> None:
+        """Called by the hub; never blocks."""
+        try:
+            self.queue.put_nowait((message, text))
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def _drain(self) -> None:
+        while True:
+            message, text = await self.queue.get()
+            async with self.serial:
+                await self._live(message, text)
+                if self.overflowed and self.queue.empty():
+                    self.overflowed = False
+                    await self._start(self.last)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and "resume" in content and self.joined:
             try:
-                await self._start(int(content["resume"]))
+                seq = int(content["resume"])
             except (TypeError, ValueError):
                 await self.send_json({"type": "error", "error": "resume needs a seq number"})
+                return
+            async with self.serial:
+                await self._start(seq)
 
-    async def _keep_membership(self) -> None:
-        # group_expiry drops channels from groups after a while; presence feeds pod logs.
+    async def _keep_presence(self) -> None:
+        # Viewers of a release page make the watcher follow its pods' logs.
         while True:
-            await asyncio.sleep(REFRESH_SECONDS)
             try:
-                await self.channel_layer.group_add(self.group, self.channel_name)
-                if self.kind == "release":
-                    await sync_to_async(podlogs.join, thread_sensitive=False)(
-                        self.stream, self.channel_name)
+                await sync_to_async(podlogs.join, thread_sensitive=False)(
+                    self.stream, self.channel_name)
             except Exception:
-                log.warning("could not refresh %s", self.stream, exc_info=True)
+                log.warning("could not mark a viewer of %s", self.stream, exc_info=True)
+            await asyncio.sleep(REFRESH_SECONDS)
 
     async def disconnect(self, code: int) -> None:
         if not self.joined:
             return
-        self.keeper.cancel()
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        for task in self.tasks:
+            task.cancel()
+        await hub().leave(self.stream, self)
         if self.kind == "release":
             await sync_to_async(podlogs.leave, thread_sensitive=False)(self.stream,
                                                                        self.channel_name)
