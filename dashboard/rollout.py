@@ -1,4 +1,12 @@
-"""krane's "doomed container" rules over live pods and events, under a fail-fast policy."""
+"""Pure judgement of a rollout: API JSON in, verdicts out (no I/O, no Django).
+
+* `progress(deployment, replicasets)` mirrors `kubectl rollout status` exactly
+  (kubectl pkg/polymorphichelpers/rollout_status.go) and also names the new ReplicaSet.
+* `fatal_reasons(pods, events, policy, sightings, now, pod_template_hash=...)` is krane's
+  "doomed container" judgement with a per-reason policy (see DEFAULT_POLICY).
+
+Dicts are the Kubernetes API's JSON (camelCase), as KubeAdapter and watches return them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,63 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .policy import merge_policy
-from .status import HASH_LABEL, as_int, parse_time
+REVISION = "deployment.kubernetes.io/revision"
+HASH_LABEL = "pod-template-hash"
+DEADLINE_REASON = "ProgressDeadlineExceeded"
+
+# Reasons fatal_reasons() knows, each governed by one policy entry.
+REASONS = (
+    "CrashLoopBackOff",
+    "ErrImagePull",  # only "not found" / manifest unknown: a missing image
+    "ImagePullBackOff",
+    "CreateContainerConfigError",
+    "ContainerCannotRun",
+    "OOMKilled",
+    "Unhealthy",  # readiness probe failures (Unhealthy Warning events)
+    "Unschedulable",  # FailedScheduling / PodScheduled=False
+    "PodFailed",  # pod phase Failed (not Evicted/Preempting)
+)
+
+# krane's rules (shared/reference/failfast-krane.md c.2/c.3): doomed at once for crash
+# loops, a missing image, a bad container config, ContainerCannotRun and a Failed pod; an
+# image pull back-off, OOM (it becomes a crash loop), failing readiness and unschedulable
+# pods are left to the progress deadline. "scope": "all_pods" = a Deployment fails only when
+# every live pod of the new ReplicaSet is doomed (krane), "any_pod" = when one is.
+DEFAULT_POLICY: dict[str, Any] = {
+    "CrashLoopBackOff": "fatal",
+    "ErrImagePull": "fatal",
+    "ImagePullBackOff": "never",
+    "CreateContainerConfigError": "fatal",
+    "ContainerCannotRun": "fatal",
+    "OOMKilled": "never",
+    "Unhealthy": "never",
+    "Unschedulable": "never",
+    "PodFailed": "fatal",
+    "scope": "all_pods",
+}
 
 _NOT_FOUND = re.compile(r"not found|manifest unknown|does not exist|repository .* not exist", re.I)
 _SYNC_CACHE = re.compile(r"failed to sync .*cache", re.I)
+
+
+@dataclass(frozen=True)
+class Progress:
+    desired: int
+    updated: int
+    ready: int
+    available: int
+    revision: int
+    done: bool
+    deadline_exceeded: bool
+    paused: bool
+    message: str
+    observed: bool = True  # generation <= observedGeneration
+    replicas: int = 0  # status.replicas: pods of all ReplicaSets (not terminating)
+    new_replicaset: str | None = None
+    pod_template_hash: str | None = None  # of the new RS: judge only its pods
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -29,6 +89,175 @@ class Fatal:
         d = asdict(self)
         d["first_seen"] = self.first_seen.isoformat() if self.first_seen else None
         return d
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def revision_of(obj: Mapping[str, Any]) -> int:
+    return _int(((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION))
+
+
+def new_replicaset(
+    deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The RS controlled by the Deployment whose revision is the Deployment's revision."""
+    meta = deployment.get("metadata") or {}
+    uid, revision = meta.get("uid"), revision_of(deployment)
+    if not revision:
+        return None
+    for rs in replicasets:
+        refs = (rs.get("metadata") or {}).get("ownerReferences") or []
+        owned = not uid or any(r.get("controller") and r.get("uid") == uid for r in refs)
+        if owned and revision_of(rs) == revision:
+            return rs
+    return None
+
+
+def progress(
+    deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]] = ()
+) -> Progress:
+    """`kubectl rollout status deployment/X`, one evaluation.
+
+    done: generation observed, no ProgressDeadlineExceeded, updated >= spec.replicas,
+    status.replicas <= updated (no old pods left) and available >= updated.
+    deadline_exceeded: the Progressing condition's reason is ProgressDeadlineExceeded
+    (only trusted once the generation is observed, as kubectl does). The new RS (and its
+    pod-template-hash) is only reported when the generation is observed, since until then
+    the revision annotation may still name the previous RS.
+    """
+    meta = deployment.get("metadata") or {}
+    spec = deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+    name = meta.get("name", "")
+    spec_replicas = spec.get("replicas")
+    desired = _int(spec_replicas) if spec_replicas is not None else 1
+    updated = _int(status.get("updatedReplicas"))
+    replicas = _int(status.get("replicas"))
+    available = _int(status.get("availableReplicas"))
+    ready = _int(status.get("readyReplicas"))
+    revision = revision_of(deployment)
+    paused = bool(spec.get("paused"))
+    observed = _int(meta.get("generation")) <= _int(status.get("observedGeneration"))
+    base: dict[str, Any] = {
+        "desired": desired, "updated": updated, "ready": ready, "available": available,
+        "revision": revision, "paused": paused, "observed": observed, "replicas": replicas,
+    }
+    if not observed:
+        return Progress(
+            done=False, deadline_exceeded=False,
+            message="Waiting for deployment spec update to be observed...", **base,
+        )
+    rs = new_replicaset(deployment, replicasets)
+    rs_name = (rs.get("metadata") or {}).get("name") if rs else None
+    rs_hash = ((rs.get("metadata") or {}).get("labels") or {}).get(HASH_LABEL) if rs else None
+    base.update(new_replicaset=rs_name, pod_template_hash=rs_hash)
+    waiting = f'Waiting for deployment "{name}" rollout to finish: '
+    cond = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), None
+    )
+    if cond and cond.get("reason") == DEADLINE_REASON:
+        return Progress(
+            done=False, deadline_exceeded=True,
+            message=f'deployment "{name}" exceeded its progress deadline', **base,
+        )
+    if spec_replicas is not None and updated < desired:
+        msg = f"{waiting}{updated} out of {desired} new replicas have been updated..."
+    elif replicas > updated:
+        msg = f"{waiting}{replicas - updated} old replicas are pending termination..."
+    elif available < updated:
+        msg = f"{waiting}{available} of {updated} updated replicas are available..."
+    else:
+        return Progress(
+            done=True, deadline_exceeded=False,
+            message=f'deployment "{name}" successfully rolled out', **base,
+        )
+    if paused:
+        msg += " (paused)"
+    return Progress(done=False, deadline_exceeded=False, message=msg, **base)
+
+
+# --- fail fast ---------------------------------------------------------------------------
+def normalize_rule(rule: Any) -> Any:
+    """One reason's rule in canonical form. Accepted spellings:
+    "fatal" | "never" | {"after_sightings": N} | {"after_seconds": T} | both keys (fatal when
+    either is reached), and the long form {"action": "fatal"|"never"|"after",
+    "sightings": N, "seconds": T}. Raises ValueError for anything else."""
+    if rule in ("fatal", "never"):
+        return rule
+    if isinstance(rule, Mapping) and "action" in rule:
+        action = rule["action"]
+        if action in ("fatal", "never"):
+            return action
+        if action == "after":
+            rule = {
+                f"after_{k}": rule[k] for k in ("sightings", "seconds") if rule.get(k) is not None
+            }
+        else:
+            raise ValueError(f"unknown action {action!r}")
+    if isinstance(rule, Mapping) and rule and set(rule) <= {"after_sightings", "after_seconds"}:
+        out: dict[str, Any] = {}
+        n = rule.get("after_sightings")
+        if n is not None:
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"after_sightings must be an integer >= 1, not {n!r}")
+            out["after_sightings"] = n
+        t = rule.get("after_seconds")
+        if t is not None:
+            if isinstance(t, bool) or not isinstance(t, int | float) or t < 0:
+                raise ValueError(f"after_seconds must be a number >= 0, not {t!r}")
+            out["after_seconds"] = t
+        if out:
+            return out
+    raise ValueError(
+        f"{rule!r} is not a rule: use 'fatal', 'never', {{\"after_sightings\": N}} or "
+        f"{{\"after_seconds\": T}}"
+    )
+
+
+def merge_policy(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """DEFAULT_POLICY with a Service's overrides on top, normalised; ValueError if invalid
+    (validate Service.failfast_policy with validate_policy when it is saved)."""
+    policy = dict(DEFAULT_POLICY)
+    for key, rule in (overrides or {}).items():
+        policy[key] = rule
+    validate_policy(policy)
+    return {
+        key: rule if key == "scope" else normalize_rule(rule) for key, rule in policy.items()
+    }
+
+
+def validate_policy(policy: Mapping[str, Any]) -> None:
+    """Raises ValueError naming the bad entry (unknown reason, bad rule, bad scope)."""
+    if not isinstance(policy, Mapping):
+        raise ValueError("the fail-fast policy must be a JSON object")
+    for key, rule in policy.items():
+        if key == "scope":
+            if rule not in ("all_pods", "any_pod"):
+                raise ValueError(f"policy scope must be 'all_pods' or 'any_pod', not {rule!r}")
+            continue
+        if key not in REASONS:
+            raise ValueError(f"unknown fail-fast reason {key!r} (known: {', '.join(REASONS)})")
+        try:
+            normalize_rule(rule)
+        except ValueError as exc:
+            raise ValueError(f"bad policy for {key}: {exc}") from None
+
+
+def parse_time(raw: Any) -> datetime | None:
+    if not raw:
+        return None
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    try:
+        at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -57,7 +286,7 @@ def _container_candidates(
     reason, message = waiting.get("reason", ""), waiting.get("message", "") or ""
     term = _terminated(cs)
     exit_code = term.get("exitCode")
-    restarts = as_int(cs.get("restartCount"))
+    restarts = _int(cs.get("restartCount"))
     out: list[_Candidate] = []
     if reason == "CrashLoopBackOff":
         why = f" ({term['reason']})" if term.get("reason") not in (None, "", "Error") else ""
@@ -116,7 +345,7 @@ def _events_by_pod(events: Iterable[Mapping[str, Any]]) -> dict[str, list[Mappin
 
 def _event_count(ev: Mapping[str, Any]) -> int:
     series = ev.get("series") or {}
-    return max(as_int(ev.get("count")), as_int(series.get("count")), 1)
+    return max(_int(ev.get("count")), _int(series.get("count")), 1)
 
 
 def _event_first(ev: Mapping[str, Any]) -> datetime | None:
