@@ -170,14 +170,15 @@ def slack_user(team_id: str, user_id: str) -> Any:
     try:
         from slack_sdk import WebClient
 
-        info = WebClient(token=token, timeout=5).users_info(user=user_id)
-        profile = info["user"]["profile"]
+        base_url = getattr(settings, "SLACK_API_URL", "") or WebClient.BASE_URL
+        info = WebClient(token=token, timeout=5, base_url=base_url).users_info(user=user_id)
+        member = info["user"]
     except Exception as exc:
         log.warning("Slack users.info failed for %s: %s", user_id, exc)
         return None
-    email = profile.get("email") or ""
-    if not email or not profile.get("is_email_confirmed", True):
-        return None
+    email = (member.get("profile") or {}).get("email") or ""
+    if not email or member.get("is_email_confirmed") is not True or member.get("deleted"):
+        return None  # only an address Slack has verified may stand for a dashboard user
     users = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
     if len(users) != 1:
         return None
