@@ -37,7 +37,8 @@ class ActivationInline(admin.TabularInline):
     model = Activation
     extra = 0
     fields = readonly_fields = ("fingerprint", "hostname", "created_at", "last_seen")
-    can_delete = True  # deleting frees the seat
+    # Freeing a seat is done from the Activations list, which goes through services (logged).
+    can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -124,6 +125,9 @@ class LicenseAdmin(admin.ModelAdmin):
         obj._state.db = issued.license._state.db
         messages.warning(request, f"License key (shown only now, copy it): {issued.key}")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # licenses are revoked, not deleted: their history must stay
+
     def _transition(self, request: HttpRequest, queryset: QuerySet[License], action: str) -> None:
         done, failed = 0, 0
         for pk in queryset.values_list("pk", flat=True):
@@ -164,6 +168,15 @@ class ActivationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # activations come from machines, via the API
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # read-only; deleting one frees its seat
+
+    def delete_model(self, request: HttpRequest, obj: Activation) -> None:
+        services.remove_activations([obj.pk], _actor(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Activation]) -> None:
+        services.remove_activations(list(queryset.values_list("pk", flat=True)), _actor(request))
 
     @admin.display(boolean=True)
     def live(self, obj: Activation) -> bool:

@@ -371,3 +371,20 @@ def prune_stale_activations(older_than_seconds: int) -> int:
         last_seen__lt=timezone.now() - timedelta(seconds=horizon)
     ).delete()
     return deleted
+
+
+@transaction.atomic
+def remove_activations(activation_ids: list[int], actor: str) -> int:
+    """Staff freeing seats (admin). Logged on each license like a client's deactivate."""
+    removed = 0
+    for activation in Activation.objects.select_related("license").filter(pk__in=activation_ids):
+        License.objects.select_for_update(of=("self",)).filter(pk=activation.license_id).first()
+        activation.delete()
+        _log(
+            activation.license,
+            actor,
+            LicenseChange.Action.DEACTIVATED,
+            {"fingerprint": activation.fingerprint},
+        )
+        removed += 1
+    return removed

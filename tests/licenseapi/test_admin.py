@@ -59,3 +59,22 @@ def test_the_admin_lists_pages(admin_client, issued):
     for url in ("/admin/licenseapi/license/", "/admin/licenseapi/activation/", "/admin/licenseapi/product/",
                 "/admin/licenseapi/stafftoken/", "/admin/licenseapi/processedstripeevent/"):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_deleting_an_activation_in_the_admin_frees_the_seat_and_logs_it(admin_client, issued, api):
+    from licenseapi.models import Activation
+
+    api.post("/api/v1/licenses/activate/", {"key": issued.key, "fingerprint": "m0"})
+    activation = Activation.objects.get()
+    response = admin_client.post(
+        "/admin/licenseapi/activation/",
+        {"action": "delete_selected", "_selected_action": [str(activation.pk)], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Activation.objects.exists()
+    assert LicenseChange.objects.filter(action="deactivated", actor="admin:admin").exists()
+
+
+def test_licenses_cannot_be_deleted_only_revoked(admin_client, issued):
+    response = admin_client.get(f"/admin/licenseapi/license/{issued.license.pk}/delete/")
+    assert response.status_code == 403
