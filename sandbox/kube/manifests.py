@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,14 @@ def apply_manifests(api: Api, directory: Path) -> None:
                         doc.get("kind"))
             continue
         ns = (doc.get("metadata") or {}).get("namespace") or "default"
+        # What `kubectl apply` records, so a later `kubectl apply -f deploy/k8s/` diffs cleanly.
+        doc = {**doc, "metadata": {**(doc.get("metadata") or {})}}
+        doc["metadata"].setdefault("annotations", {})
+        applied = json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n"
+        doc["metadata"]["annotations"] = {
+            **(doc["metadata"].get("annotations") or {}),
+            "kubectl.kubernetes.io/last-applied-configuration": applied,
+        }
         try:
             api.create(rt, ns if rt.namespaced else None, doc)
         except errors.ApiError as exc:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import discovery, errors
+from . import discovery, errors, openapi
 from .api import SCALABLE, view
 from .patch import APPLY, SMP
 from .proxy import serve_proxy
@@ -120,6 +120,13 @@ async def resource_list(request: web.Request) -> web.Response:
 
 
 async def body_of(request: web.Request) -> Any:
+    ctype = request.headers.get("Content-Type", "")
+    if "protobuf" in ctype or "cbor" in ctype:
+        # Clients fall back to JSON on a 415 naming the types this server decodes.
+        raise errors.ApiError(
+            415, "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - accepted media types include: "
+            f"application/json, application/yaml (not {ctype.split(';', 1)[0]})")
     raw = await request.read()
     if not raw:
         return {}
@@ -231,6 +238,22 @@ async def apply(
     return json_response(view(rt, cluster.api.patch(rt, ns, name, SMP, body)))
 
 
+async def openapi_index(request: web.Request) -> web.Response:
+    return json_response(openapi.index())
+
+
+async def openapi_doc(request: web.Request) -> web.Response:
+    parts = request.match_info["tail"].strip("/").split("/")
+    doc = None
+    if parts[0] == "api" and len(parts) == 2:
+        doc = openapi.gv_document("", parts[1])
+    elif parts[0] == "apis" and len(parts) == 3:
+        doc = openapi.gv_document(parts[1], parts[2])
+    if doc is None:
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+    return json_response(doc)
+
+
 async def not_found(request: web.Request) -> web.Response:
     raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
 
@@ -252,5 +275,7 @@ def create_app(cluster: Cluster) -> web.Application:
     add_control_routes(app)
     app.router.add_route("*", "/api/{tail:.+}", resource)
     app.router.add_route("*", "/apis/{tail:.+}", resource)
+    app.router.add_get("/openapi/v3", openapi_index)
+    app.router.add_get("/openapi/v3/{tail:.+}", openapi_doc)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -12,12 +13,13 @@ from kubernetes import client
 from tests.sandbox.kube_helpers import NS, create_ready, push, unique
 
 KUBECTL = shutil.which("kubectl")
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
 
 
 def kubectl(sandbox, *args: str, ok: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
     proc = subprocess.run([KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), "--request-timeout=10s", *args],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     if ok:
         assert proc.returncode == 0, f"kubectl {' '.join(args)} failed: {proc.stderr}"
     return proc
@@ -112,3 +114,9 @@ def test_it_describes_a_deployment_with_conditions_and_events(sandbox) -> None:
     assert "ScalingReplicaSet" in out
     events = kubectl(sandbox, "get", "events", "--field-selector", "reason=ScalingReplicaSet").stdout
     assert "deployment/license-api" in events
+
+
+def test_it_applies_the_repo_manifests_as_unchanged_and_validates_server_side(sandbox) -> None:
+    out = kubectl(sandbox, "apply", "-f", "deploy/k8s/").stdout
+    assert "deployment.apps/license-api unchanged" in out
+    assert "service/license-api unchanged" in out

@@ -137,7 +137,9 @@ class Kubelet:
                 self.event(pod, "Normal", "BackOff", f'Back-off pulling image "{c["image"]}"',
                            c["name"])
                 self.event(pod, "Warning", "Failed", "Error: ImagePullBackOff", c["name"])
-            sim.waiting = ("ImagePullBackOff", f'Back-off pulling image "{image_ref}"')
+            last_error = sim.waiting[1] if sim.waiting and sim.waiting[0] == "ErrImagePull" else ""
+            sim.waiting = ("ImagePullBackOff",
+                           f'Back-off pulling image "{image_ref}": ErrImagePull: {last_error}')
             sim.stage = "pull-retry"
             self.later(sim, backoff(sim.pull_failures))
             self.write(pod, sim)
