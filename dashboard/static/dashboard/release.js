@@ -151,7 +151,7 @@
     tr.appendChild(el("td", { "class": "mono" }, obj || ""));
     tr.appendChild(el("td", null, pick(e, "message") || ""));
     if (atTop && body.firstChild) body.insertBefore(tr, body.firstChild); else body.appendChild(tr);
-    while (body.children.length > 40) body.removeChild(body.lastChild);
+    while (body.children.length > 25) body.removeChild(body.lastChild);
   }
   function logText(d) {
     var text = pick(d, "text", "chunk", "line", "lines");
