@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,13 +33,15 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud.devtools import cloudbuild_v1 as cb
 from google.protobuf import json_format
 
-from .errors import AdapterError, retryable_status
-from .types import BuildInfo, BuildSpec, StepInfo
+from .buildinfo import TAG_RE, decode_prefix, map_error, oldest, release_tag, to_info
+from .errors import AdapterError
+from .types import BuildInfo, BuildSpec
+
+__all__ = ["CLOCK_SKEW", "TAG_RE", "CloudBuildAdapter", "map_error", "release_tag", "to_info",
+           "wait_for"]
 
 T = TypeVar("T")
 
-# Cloud Build accepts tags matching this (letters, digits, _ . -; 128 chars at most).
-TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
 CLOCK_SKEW = timedelta(seconds=5)
 _TRANSIENT = (
     gexc.ServiceUnavailable,
@@ -52,43 +53,6 @@ _TRANSIENT = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
 )
-
-
-def release_tag(release_id: object) -> str:
-    """The tag that marks the one build of a release."""
-    tag = f"release-{release_id}"
-    if not TAG_RE.match(tag):
-        raise ValueError(f"{tag!r} is not a valid Cloud Build tag")
-    return tag
-
-
-def map_error(exc: BaseException, what: str) -> AdapterError:
-    """google.api_core / requests / timeout exceptions -> AdapterError(retryable=...)."""
-    if isinstance(exc, AdapterError):
-        return exc
-    if isinstance(exc, gexc.RetryError):
-        cause = exc.cause
-        detail = f": {cause}" if cause else ""
-        return AdapterError(
-            f"Cloud Build {what} kept failing{detail}", retryable=True, api="cloudbuild"
-        )
-    if isinstance(exc, gexc.GoogleAPICallError):
-        status = int(exc.code or 0)
-        return AdapterError(
-            f"Cloud Build {what} failed ({status}): {exc.message}",
-            retryable=retryable_status(status),
-            status=status,
-            api="cloudbuild",
-        )
-    if isinstance(exc, requests.exceptions.RequestException | TimeoutError | ConnectionError):
-        return AdapterError(
-            f"Cloud Build {what} did not answer: {exc.__class__.__name__}: {exc}",
-            retryable=True,
-            api="cloudbuild",
-        )
-    if isinstance(exc, json_format.ParseError | yaml.YAMLError | ValueError | OSError):
-        return AdapterError(f"Cloud Build {what}: {exc}", retryable=False, api="cloudbuild")
-    return AdapterError(f"Cloud Build {what}: {exc!r}", retryable=False, api="cloudbuild")
 
 
 class CloudBuildAdapter:
@@ -285,7 +249,7 @@ class CloudBuildAdapter:
 
     def find_by_tag(self, project: str, tag: str) -> BuildInfo | None:
         """The (oldest) build carrying `tag`, or None."""
-        return _oldest(self.list_builds(project, f'tags="{tag}"'))
+        return oldest(self.list_builds(project, f'tags="{tag}"'))
 
     def trigger_uid(self, project: str, trigger: str) -> str:
         """A trigger's id (Services may name a trigger by name or id; builds carry the id)."""
@@ -313,7 +277,7 @@ class CloudBuildAdapter:
             since = (not_before - CLOCK_SKEW).astimezone(UTC)
             query += f' AND create_time>="{since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}"'
         builds = self._list_by_commit(project, query, commit)
-        return _oldest(b for b in builds if b.trigger_id in ("", uid))
+        return oldest(b for b in builds if b.trigger_id in ("", uid))
 
     def _list_by_commit(self, project: str, query: str, commit: str) -> list[BuildInfo]:
         """`query` narrowed to builds of `commit`: server-side by the COMMIT_SHA
@@ -384,89 +348,8 @@ class CloudBuildAdapter:
             return "", offset
         except Exception as exc:
             raise map_error(exc, "read build log") from exc
-        text, used = _decode_prefix(data)
+        text, used = decode_prefix(data)
         return text, offset + used
-
-
-def _decode_prefix(data: bytes) -> tuple[str, int]:
-    """Decode as much UTF-8 as is complete (a multi-byte char may be split by a read)."""
-    for cut in range(0, 4):
-        end = len(data) - cut
-        try:
-            return data[:end].decode("utf-8"), end
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace"), len(data)
-
-
-def _oldest(builds: Iterable[BuildInfo]) -> BuildInfo | None:
-    items = list(builds)
-    if not items:
-        return None
-    epoch = datetime.min.replace(tzinfo=UTC)
-    return min(items, key=lambda b: (b.create_time or epoch, b.id))
-
-
-def _dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return None
-
-
-def _status_name(value: Any) -> str:
-    try:
-        return cb.Build.Status(value).name
-    except ValueError:
-        return "STATUS_UNKNOWN"
-
-
-def to_info(build: cb.Build) -> BuildInfo:
-    """A cloudbuild_v1.Build -> BuildInfo."""
-    bucket = build.logs_bucket or ""
-    prefix = ""
-    if bucket.startswith("gs://"):
-        bucket = bucket[5:]
-    if "/" in bucket:
-        bucket, prefix = bucket.split("/", 1)
-        prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-    steps = tuple(
-        StepInfo(
-            id=step.id or f"step-{i}",
-            name=step.name,
-            status=_status_name(step.status),
-            started=_dt(step.timing.start_time) if step.timing else None,
-            finished=_dt(step.timing.end_time) if step.timing else None,
-            exit_code=step.exit_code if step.exit_code else None,
-        )
-        for i, step in enumerate(build.steps)
-    )
-    failure = ""
-    if build.failure_info and build.failure_info.detail:
-        failure = build.failure_info.detail
-    elif build.status_detail:
-        failure = build.status_detail
-    commit = build.substitutions.get("COMMIT_SHA", "") if build.substitutions else ""
-    if not commit and build.source and build.source.repo_source:
-        commit = build.source.repo_source.commit_sha
-    return BuildInfo(
-        id=build.id,
-        project=build.project_id,
-        status=_status_name(build.status),
-        steps=steps,
-        images=tuple((img.name, img.digest) for img in build.results.images),
-        failure_detail=failure,
-        log_bucket=bucket,
-        log_object=f"{prefix}log-{build.id}.txt" if build.id else "",
-        log_url=build.log_url,
-        tags=tuple(build.tags),
-        commit=commit,
-        trigger_id=build.build_trigger_id,
-        create_time=_dt(build.create_time),
-        start_time=_dt(build.start_time),
-        finish_time=_dt(build.finish_time),
-    )
 
 
 def wait_for(fn: Callable[[], BuildInfo], *, timeout: float, interval: float = 0.5) -> BuildInfo:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from google.cloud.devtools import cloudbuild_v1 as cb
 
-from dashboard.adapters.cloudbuild import _decode_prefix, release_tag, to_info
+from dashboard.adapters.buildinfo import decode_prefix, release_tag, to_info
 from dashboard.adapters.errors import AdapterError, retryable_status
 from dashboard.adapters.kube import event_time, selector_string, template_without_hash
 from dashboard.adapters.types import BuildInfo, image_ref
@@ -15,9 +15,9 @@ from dashboard.adapters.types import BuildInfo, image_ref
 
 def test_it_keeps_a_split_utf8_character_for_the_next_read():
     data = "done ✓".encode()
-    text, used = _decode_prefix(data[:-1])
+    text, used = decode_prefix(data[:-1])
     assert text == "done " and used == len(data) - 3
-    assert _decode_prefix(data) == ("done ✓", len(data))
+    assert decode_prefix(data) == ("done ✓", len(data))
 
 
 def test_it_makes_valid_release_tags():
