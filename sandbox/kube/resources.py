@@ -50,6 +50,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         "apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("status", "scale"), ("all",)
     ),
     ResourceType("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                 "SelfSubjectAccessReview", False, verbs=("create",)),
     ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),

@@ -123,6 +123,19 @@ def _event_row(clock: Clock, ev: Obj) -> list[Any]:
     ]
 
 
+def _node_row(clock: Clock, node: Obj) -> list[Any]:
+    conds = (node.get("status") or {}).get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+    info = (node.get("status") or {}).get("nodeInfo") or {}
+    return [node["metadata"]["name"], "Ready" if ready else "NotReady", "<none>",
+            _age(clock, node), info.get("kubeletVersion", "")]
+
+
+def _ns_row(clock: Clock, ns: Obj) -> list[Any]:
+    return [ns["metadata"]["name"], (ns.get("status") or {}).get("phase", "Active"),
+            _age(clock, ns)]
+
+
 def _generic_row(clock: Clock, obj: Obj) -> list[Any]:
     return [obj["metadata"]["name"], _age(clock, obj)]
 
@@ -153,6 +166,13 @@ TABLES: dict[str, tuple[list[Column], Callable[[Clock, Obj], list[Any]]]] = {
          ("Selector", "string", 1)],
         _svc_row,
     ),
+    "Node": (
+        [("Name", "string", 0), ("Status", "string", 0), ("Roles", "string", 0),
+         ("Age", "string", 0), ("Version", "string", 0)],
+        _node_row,
+    ),
+    "Namespace": ([("Name", "string", 0), ("Status", "string", 0), ("Age", "string", 0)],
+                  _ns_row),
     "Event": (
         [("Last Seen", "string", 0), ("Type", "string", 0), ("Reason", "string", 0),
          ("Object", "string", 0), ("Message", "string", 0)],
