@@ -240,3 +240,24 @@ def test_it_shows_release_actions_only_to_users_who_may_use_them(client, service
     body = client.get(reverse("deployments:release", args=[release.pk])).content.decode()
     assert "Cancel this release" not in body and "Pause rollout" not in body
     assert "Roll back" not in body
+
+
+def test_it_carries_the_form_through_the_confirmation_page(admin_client, service):
+    import re
+
+    from dashboard import services
+
+    other = make_user("owner", superuser=True)
+    services.lock_service(service=service, actor=other, via="admin", reason="release freeze")
+    url = reverse("deployments:deploy", args=["license-api"])
+    page = admin_client.post(url, {"commit": "ABCDEF1", "ref": "v1.2", "reason": "why not",
+                                   "force": "on", "force_reason": "customer outage"})
+    body = page.content.decode()
+    assert "release freeze" in body and "customer outage" in body
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', body))
+    assert hidden["confirm"] == "yes" and hidden["commit"].lower() == "abcdef1"
+    response = admin_client.post(url, hidden)
+    assert response.status_code == 302
+    release = Release.objects.get()
+    assert (release.commit_sha, release.ref, release.reason, release.force_reason) == (
+        "abcdef1", "v1.2", "why not", "customer outage")
