@@ -24,8 +24,8 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 def _secret_key() -> str:
     key = env_secret("DJANGO_SECRET_KEY")
     if key:
-        if len(key) < 32:
-            raise ImproperlyConfigured("DJANGO_SECRET_KEY is malformed: use at least 32 characters")
+        if len(key) < 24:
+            raise ImproperlyConfigured("DJANGO_SECRET_KEY is malformed: use at least 24 characters")
         return key
     # Local runs and tests get a key of their own, kept under var/ so sessions survive restarts.
     path = VAR_DIR / "secret_key"
@@ -94,7 +94,9 @@ DATABASE_URL = env_url(
     ("sqlite", "postgres", "postgresql", "pgsql"),
 )
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=60)}
+    # No persistent connections: under ASGI every request may run on another thread, and kept
+    # connections pile up until PostgreSQL refuses clients (Django's advice for async).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=0)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 if settings.APP_ROLE == "licenseapi":
-    from licenseapi.urls import urlpatterns as urlpatterns
+    from licenseapi.urls import handler400, handler404, handler500, urlpatterns  # noqa: F401
 else:
     urlpatterns = [
         path("", include("dashboard.urls")),
