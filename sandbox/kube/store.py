@@ -41,6 +41,14 @@ class Change:
             self._lines[event_type] = encode_event(event_type, self.new)
         return self._lines[event_type]
 
+    def chunk(self, event_type: str) -> bytes:
+        """The same line framed as one HTTP chunk, also built once for every watcher."""
+        key = "chunk:" + event_type
+        if key not in self._lines:
+            line = self.line(event_type)
+            self._lines[key] = b"%x\r\n%b\r\n" % (len(line), line)
+        return self._lines[key]
+
 
 def encode_event(event_type: str, obj: Obj) -> bytes:
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"

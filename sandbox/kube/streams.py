@@ -16,7 +16,7 @@ from .clock import parse_stamp
 from .resources import NEW_EVENTS, ResourceType, storage_key
 from .selectors import make_filter
 from .tables import to_table, wants_table
-from .watch import CLOSE, Watcher
+from .watch import CLOSE, Watcher, frame
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -128,7 +128,7 @@ async def _pump(
             item = await asyncio.wait_for(watcher.queue.get(), wait)
         except TimeoutError:
             if bookmarks and deadline - loop.time() > 0 and not send(
-                _line("BOOKMARK", _bookmark(rt, cluster.store.rv))
+                frame(_line("BOOKMARK", _bookmark(rt, cluster.store.rv)))
             ):
                 return
             continue
@@ -140,12 +140,12 @@ def _direct_sender(request: web.Request) -> Callable[[bytes], bool]:
     """Write one chunk of the (already started) chunked body straight to the transport."""
     transport = request.transport
 
-    def send(data: bytes) -> bool:
+    def send(chunk: bytes) -> bool:
         if transport is None or transport.is_closing():
             return False
         if transport.get_write_buffer_size() > SLOW_CLIENT_BYTES:
             return False
-        transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        transport.write(chunk)
         return True
 
     return send

@@ -29,7 +29,7 @@ class Watcher:
     queue: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
     # Once the stream is live, lines go straight to the socket from the committing call: no
     # task wake-up per watcher per event (that is what keeps fan-out latency low).
-    direct: Callable[[bytes], bool] | None = None
+    direct: Callable[[bytes], bool] | None = None  # takes one framed HTTP chunk
 
     def offer(self, change: Change) -> None:
         if change.key != self.key:
@@ -44,18 +44,25 @@ class Watcher:
             event = "DELETED" if was else None
         if event is None:
             return
-        if self.transform is None:
-            line = change.line(event)
-        else:
-            line = encode_event(event, self.transform(change.new))
         if self.direct is None:
-            self.queue.put_nowait(line)
-        elif not self.direct(line):
+            self.queue.put_nowait(change.line(event) if self.transform is None
+                                  else encode_event(event, self.transform(change.new)))
+            return
+        if self.transform is None:
+            chunk = change.chunk(event)
+        else:
+            chunk = frame(encode_event(event, self.transform(change.new)))
+        if not self.direct(chunk):
             self.direct = None  # a closed or hopelessly slow client: end its watch
             self.close()
 
     def close(self) -> None:
         self.queue.put_nowait(CLOSE)
+
+
+def frame(data: bytes) -> bytes:
+    """One HTTP/1.1 chunk of a chunked body."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
 
 
 class WatchHub:
