@@ -66,9 +66,9 @@
     this.conn = document.getElementById(opts.connId || "conn");
   }
 
-  Live.prototype.setConn = function (status) {
+  Live.prototype.setConn = function (status, detail) {
     if (!this.conn) return;
-    var text = {
+    var text = detail || {
       live: "live",
       connecting: "connecting\u2026",
       lost: "live connection lost \u2014 reconnecting\u2026"
@@ -96,9 +96,15 @@
       try { msg = JSON.parse(e.data); } catch (err) { return; }
       self.receive(msg);
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       if (self.ws !== ws) return;
       self.ws = null;
+      var refused = { 4401: "signed out: log in again for live updates",
+                      4403: "live updates not allowed for you", 4404: "nothing to follow here" };
+      if (refused[ev.code]) {  // the server said no: retrying cannot help
+        self.setConn("refused", refused[ev.code]);
+        return;
+      }
       self.setConn("lost");
       self.startPolling();
       self.scheduleReconnect();
