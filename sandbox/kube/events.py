@@ -53,7 +53,10 @@ class Recorder:
         source: Obj = {"component": component}
         if host:
             source["host"] = host
-        name = f"{meta['name']}.{int(self.clock.now() * 1e9):x}"
+        stamp = int(self.clock.now() * 1e9)
+        while self.store.get(EVENTS, namespace, f"{meta['name']}.{stamp:x}") is not None:
+            stamp += 1  # two events on one object in the same nanosecond (a manual clock)
+        name = f"{meta['name']}.{stamp:x}"
         event = {
             "metadata": {"name": name, "namespace": namespace},
             "involvedObject": ref,
