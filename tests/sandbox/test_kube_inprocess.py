@@ -132,3 +132,23 @@ def test_it_backs_off_a_crash_loop_10_20_40_seconds() -> None:
     gaps = [b - a for a, b in itertools.pairwise(crashes)]
     # each gap is the back-off plus the simulated start (0.3 s) and 2 s of running
     assert [round(g - 2.3) for g in gaps] == [10, 20, 40]
+
+
+def test_it_preloads_manifest_images_and_a_preload_file(tmp_path) -> None:
+    from pathlib import Path
+
+    preload = tmp_path / "images.txt"
+    preload.write_text("# image [commit]\ngcr.io/sandbox/license-api:abc dead1234\n"
+                       "gcr.io/sandbox/other:1\n")
+    root = Path(__file__).resolve().parents[2]
+    registry = Registry()
+    cluster = Cluster(registry=registry, chaos=Chaos(), clock=ManualClock(),
+                      manifests=root / "deploy" / "k8s", preload=preload)
+    cluster.bootstrap()
+    assert registry.resolve("gcr.io/sandbox/license-api:latest") is not None
+    assert registry.resolve("gcr.io/sandbox/deploy-dashboard:latest") is not None
+    image = registry.resolve("gcr.io/sandbox/license-api:abc")
+    assert image is not None and image.commit == "dead1234"
+    assert registry.resolve(f"gcr.io/sandbox/license-api@{image.digest}") == image
+    assert registry.resolve("gcr.io/sandbox/other:1") is not None
+    assert cluster.store.get(DEPLOYMENTS, "default", "license-api") is not None
