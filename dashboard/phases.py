@@ -88,7 +88,7 @@ def step_building(release: Release) -> float | None:
         if not digest:
             fail(release, code="BuildFailed", reason=f"build {info.id} succeeded but pushed no "
                  f"image to {svc.image_repository}")
-            return None
+            return 0  # rolling back, if the Service says so
         image = image_ref(svc.image_repository, digest)
         services.transition(release, states.DEPLOYING, message=f"built {image}",
                             data={"image": image, "build_id": info.id},
@@ -98,7 +98,7 @@ def step_building(release: Release) -> float | None:
     where = f" at step {failed.id or failed.name}" if failed else ""
     detail = f": {info.failure_detail}" if info.failure_detail else ""
     fail(release, code="BuildFailed", reason=f"build {info.id} {info.status}{where}{detail}")
-    return None
+    return 0  # rolling back, if the Service says so
 
 
 def _tail_log(release: Release, info: BuildInfo) -> None:
@@ -172,7 +172,7 @@ def step_deploying(release: Release) -> float | None:
         return 0
     if prog.deadline_exceeded:
         fail(release, progress=prog)
-        return None
+        return 0  # rolling back, if the Service says so
     if prog.pod_template_hash:
         pods = kube.pods(svc.namespace, dep["spec"].get("selector") or {})
         events = kube.events(svc.namespace, since=release.patched_at - timedelta(seconds=5),
@@ -185,10 +185,10 @@ def step_deploying(release: Release) -> float | None:
         _save(release, sightings=sightings)
         if fatal:
             fail(release, fatal=fatal, pods=pods, events=events, progress=prog)
-            return None
+            return 0  # rolling back, if the Service says so
     if release.deadline_at and now > release.deadline_at and not svc.paused:
         fail(release, progress=prog, timeout_seconds=svc.rollout_timeout_seconds)
-        return None
+        return 0  # rolling back, if the Service says so
     return ROLLOUT_POLL
 
 
@@ -236,7 +236,7 @@ def step_verifying(release: Release) -> float | None:
         fail(release, code="VerifyFailed", reason=(
             f"VerifyFailed: {svc.health_path} did not answer 200 {needed} times in a row "
             f"within {svc.verify_window_seconds} s (last answer {status}: {body[:200]})"))
-        return None
+        return 0  # rolling back, if the Service says so
     return 1.0
 
 

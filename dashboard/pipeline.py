@@ -107,7 +107,8 @@ def _outside_error(release_id: int, exc: AdapterError) -> float | None:
 
 
 def step(release: Release) -> float | None:
-    """Dispatch on state; return seconds until the next step, or None when done driving."""
+    """Dispatch on state; return seconds until the next step (a step that ends the release
+    returns None, one that fails it returns 0: a rollback may follow)."""
     import dashboard.phases as phases
 
     handler = {

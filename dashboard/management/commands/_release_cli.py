@@ -27,6 +27,8 @@ def _line(event: ReleaseEvent) -> str:
     if event.kind == "build.log":
         lines = text.splitlines()
         return "\n".join(f"  | {line}" for line in lines[-10:])
+    if event.kind == "state" and event.data.get("to"):
+        text = f"{event.data.get('from')} -> {event.data['to']}: {text}"
     return f"[{event.at:%H:%M:%S}] {event.kind:<10} {text}"
 
 
