@@ -174,3 +174,8 @@ def run() -> str:
         "|---:|---:|---:|---|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n"
         f"p99 at {RATE} req/s: **{p99:.1f} ms** ({verdict} the {TARGET_P99_MS:.0f} ms target).\n"
     )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    print(run())

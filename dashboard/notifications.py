@@ -67,14 +67,19 @@ def release_payload(release: Any, to_state: str, from_state: str | None = None) 
     }
 
 
-def notify(event: str, service: str, payload: dict[str, Any]) -> None:
+def _targets(service: str, event: str) -> list[int]:
+    from dashboard.api.models import NotificationTarget
+
+    return [t.pk for t in NotificationTarget.objects.filter(active=True)
+            if t.wants(service, event)]
+
+
+def notify(event: str, service: str, payload: dict[str, Any],
+           targets: list[int] | None = None) -> None:
     """Queue delivery to every interested target once the surrounding transaction commits.
     Never raises: a broken target list or broker must not fail a release transition."""
     try:
-        from dashboard.api.models import NotificationTarget
-
-        targets = [t.pk for t in NotificationTarget.objects.filter(active=True)
-                   if t.wants(service, event)]
+        targets = _targets(service, event) if targets is None else targets
         if not targets:
             return
         body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
@@ -106,6 +111,11 @@ def on_release_event(sender: Any = None, instance: Any = None, created: bool = F
     if not created or instance is None or instance.kind not in ("state", "requested"):
         return
     try:
+        from dashboard.api.models import NotificationTarget
+
+        # The common case (no targets) must cost the pipeline one cheap query, nothing more.
+        if not NotificationTarget.objects.filter(active=True).exists():
+            return
         data = instance.data or {}
         to_state = str(data.get("to") or instance.state or "queued")
         on_release_transitioned(release=instance.release, to_state=to_state,

@@ -18,7 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dashboard import services, states
+from dashboard import permissions, services, states
 from dashboard.api import serializers as s
 from dashboard.api.base import ApiView, GenericApiView
 from dashboard.api.idempotency import idempotent, principal_of
@@ -63,7 +63,12 @@ def _since(request: Request) -> datetime | None:
 
 def _service(request: Request, name: str, field: str | None = None) -> Service:
     """The named service if this request may see it; 400 (for a body field) or 404 otherwise."""
-    service = visible_services(request).filter(name=name).first()
+    token = token_of(request)
+    service = Service.objects.select_related("cluster").filter(name=name).first()
+    if service is not None and token is not None and not token.allows_service(name):
+        service = None
+    if service is not None and not permissions.can_view(request.user, service):
+        service = None
     if service is None:
         if field:
             raise exceptions.ValidationError({field: [f"Unknown service '{name}'."]})
@@ -75,7 +80,9 @@ def _visible_releases(request: Request) -> QuerySet[Release]:
     return Release.objects.for_list().filter(service__in=visible_services(request))
 
 
-def _accepted(release: Release, status: int = 202) -> Response:
+def _accepted(release: Release, status: int = 202, user: Any = None) -> Response:
+    if user is not None and release.requested_by_id == user.pk:
+        release.requested_by = user  # spare the serializer a query
     location = reverse("dashboard_api:release-detail", args=[release.pk])
     body = {**s.ReleaseSerializer(release).data, "status_url": location}
     return Response(body, status=status, headers={"Location": location})
@@ -138,7 +145,7 @@ class ReleaseList(GenericApiView):
             idempotency_key=f"{principal_of(request)}:{key}"[:200] if key else None,
             force_reason=data["force_reason"] or None,
         )
-        return _accepted(release)
+        return _accepted(release, user=request.user)
 
 
 def _validated(serializer_class: type[serializers.Serializer], request: Request) -> Any:  # type: ignore[type-arg]
@@ -195,7 +202,7 @@ class ReleaseRollback(ApiView):
         rollback = services.request_rollback(service=release.service, actor=request.user,
                                              via=_via(request), reason=data["reason"],
                                              to_release=target)
-        return _accepted(rollback)
+        return _accepted(rollback, user=request.user)
 
 
 class ServiceList(ApiView):
