@@ -107,6 +107,18 @@ def deploy(request: HttpRequest, name: str) -> HttpResponse:
                  crumbs=crumbs)
 
 
+@staff_member_required
+@require_GET
+def service_card(request: HttpRequest, name: str) -> JsonResponse:
+    """One Service's card on the admin index, re-rendered for the index's script when the
+    service's stream says a release or the lock changed."""
+    found = pages.cards(request.user, name=name)
+    if not found:
+        raise Http404("no such service")
+    html = render_to_string("dashboard/_card.html", {"card": found[0]}, request=request)
+    return JsonResponse({"service": name, "html": html})
+
+
 # --- the release page -------------------------------------------------------------------------
 
 @staff_member_required

@@ -92,11 +92,15 @@ def visible_services(user: Any) -> Any:
     )
 
 
-def cards(user: Any) -> list[Card]:
-    """One card per Service the user may view: 3 queries + 1 for groups, whatever the count."""
+def cards(user: Any, name: str | None = None) -> list[Card]:
+    """One card per Service the user may view (or just `name`): a fixed number of queries,
+    whatever the count."""
     latest = Release.objects.filter(service=OuterRef("pk"))
+    visible = visible_services(user)
+    if name is not None:
+        visible = visible.filter(name=name)
     services = list(
-        visible_services(user).annotate(
+        visible.annotate(
             current_id=Subquery(latest.filter(state=states.SUCCEEDED).order_by("-id").values("id")[:1]),
             active_id=Subquery(latest.filter(state__in=states.ACTIVE).order_by("-id").values("id")[:1]),
         )

@@ -261,3 +261,16 @@ def test_it_carries_the_form_through_the_confirmation_page(admin_client, service
     release = Release.objects.get()
     assert (release.commit_sha, release.ref, release.reason, release.force_reason) == (
         "abcdef1", "v1.2", "why not", "customer outage")
+
+
+def test_it_rerenders_one_card_for_the_index_script(admin_client, service, client, cluster):
+    release = make_release(service, state="verifying", commit="f" * 40)
+    data = json.loads(admin_client.get(reverse("deployments:service-card",
+                                               args=["license-api"])).content)
+    assert f"#{release.pk}" in data["html"] and "verifying" in data["html"]
+    from django.contrib.auth.models import Group
+
+    hidden = make_service(cluster, "hidden-card")
+    hidden.allowed_groups.add(Group.objects.create(name="nobody"))
+    client.force_login(make_user("v5", "view_service"))
+    assert client.get(reverse("deployments:service-card", args=["hidden-card"])).status_code == 404
