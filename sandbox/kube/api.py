@@ -44,7 +44,7 @@ class Api:
             "items": items,
         }
 
-    def create(self, rt: ResourceType, ns: str | None, body: Obj) -> Obj:
+    def create(self, rt: ResourceType, ns: str | None, body: Obj, dry_run: bool = False) -> Obj:
         if not isinstance(body, dict):
             raise errors.bad_request("body must be an object")
         body = copy.deepcopy(body)
@@ -60,10 +60,16 @@ class Api:
                 raise errors.not_found("namespaces", "", meta["namespace"])
         for k in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp"):
             meta.pop(k, None)
-        return self.store.create(rt, strategy.prepare_create(rt, body))
+        prepared = strategy.prepare_create(rt, body)
+        if dry_run:  # validated and defaulted, never stored (dryRun=All)
+            if self.store.get(rt, meta.get("namespace"), meta.get("name", "")) is not None:
+                raise errors.already_exists(rt.plural, rt.group, meta["name"])
+            return prepared
+        return self.store.create(rt, prepared)
 
     def update(
-        self, rt: ResourceType, ns: str | None, name: str, body: Obj, sub: str | None = None
+        self, rt: ResourceType, ns: str | None, name: str, body: Obj, sub: str | None = None,
+        dry_run: bool = False,
     ) -> Obj:
         old = self.get(rt, ns, name)
         if not isinstance(body, dict):
@@ -75,6 +81,9 @@ class Api:
         if body_name and body_name != name:
             raise errors.bad_request("the name of the object does not match the name on the URL")
         new = strategy.prepare_update(rt, old, body, sub)
+        if dry_run:
+            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            return new
         if new == old:
             return old  # a no-op write keeps its resourceVersion, as etcd's guaranteed update does
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
@@ -82,11 +91,11 @@ class Api:
 
     def patch(
         self, rt: ResourceType, ns: str | None, name: str, content_type: str, body: Any,
-        sub: str | None = None,
+        sub: str | None = None, dry_run: bool = False,
     ) -> Obj:
         old = self.get(rt, ns, name)
         patched = apply_patch(content_type, old, body)
-        return self.update(rt, ns, name, patched, sub)
+        return self.update(rt, ns, name, patched, sub, dry_run)
 
     def delete(
         self, rt: ResourceType, ns: str | None, name: str, grace: int | None = None

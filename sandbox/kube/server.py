@@ -150,6 +150,7 @@ async def resource(request: web.Request) -> web.StreamResponse:
     if rt.namespaced is False:
         ns = None
     api, q, method = cluster.api, request.query, request.method
+    dry_run = "All" in q.getall("dryRun", [])
     if rt is PODS and sub == "log" and name and method == "GET":
         return await serve_log(request, cluster, api.get(rt, ns, name))
     if rt is SERVICES and sub == "proxy" and name:
@@ -179,7 +180,8 @@ async def resource(request: web.Request) -> web.StreamResponse:
                                   q.get("includeObject", "Metadata"))
             return json_response(listed)
         if method == "POST":
-            return json_response(view(rt, api.create(rt, ns, await body_of(request))), 201)
+            created = api.create(rt, ns, await body_of(request), dry_run=dry_run)
+            return json_response(view(rt, created), 201)
         if method == "DELETE":
             listed = api.list(rt, ns, q.get("labelSelector"), q.get("fieldSelector"))
             for item in listed["items"]:
@@ -204,13 +206,14 @@ async def resource(request: web.Request) -> web.StreamResponse:
                                           q.get("includeObject", "Metadata")))
         return json_response(obj)
     if method == "PUT":
-        return json_response(view(rt, api.update(rt, ns, name, await body_of(request), sub)))
+        return json_response(view(rt, api.update(rt, ns, name, await body_of(request), sub,
+                                                 dry_run)))
     if method == "PATCH":
         ctype = request.headers.get("Content-Type", "")
         if ctype.split(";", 1)[0].strip().lower() == APPLY and sub is None:
             return await apply(request, cluster, rt, ns, name)
         return json_response(view(rt, api.patch(rt, ns, name, ctype, await body_of(request),
-                                                sub)))
+                                                sub, dry_run)))
     if method == "DELETE":
         opts = await body_of(request)
         grace_text = q.get("gracePeriodSeconds")

@@ -58,7 +58,7 @@ async def serve_watch(
 
         transform = table_tf
     bookmarks = truthy(q.get("allowWatchBookmarks"))
-    timeout = float(q.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+    timeout = float(q.get("timeoutSeconds") or 0) or DEFAULT_TIMEOUT  # 0 means the default
     rv_text = q.get("resourceVersion") or ""
     send_initial = truthy(q.get("sendInitialEvents"))
     label = f"{rt.plural}/{ns or '*'}"
@@ -183,9 +183,14 @@ async def serve_log(request: web.Request, cluster: Cluster, pod: Obj) -> web.Str
         if not pod.get("status", {}).get("containerStatuses") or (uid, container) not in (
             logs.streams
         ):
+            waiting = next((((cs.get("state") or {}).get("waiting") or {}).get("reason")
+                            for cs in pod.get("status", {}).get("containerStatuses") or []
+                            if cs.get("name") == container), None) or "ContainerCreating"
+            if waiting in ("ErrImagePull", "ImagePullBackOff"):
+                waiting = "trying and failing to pull image"
             raise errors.bad_request(
                 f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to '
-                "start: ContainerCreating"
+                f"start: {waiting}"
             )
         stream = logs.stream(uid, container)
     follow = truthy(q.get("follow"))
@@ -202,11 +207,14 @@ async def serve_log(request: web.Request, cluster: Cluster, pod: Obj) -> web.Str
         prefix = cluster.clock.micro_stamp(item[0]).replace(".", ".", 1) + " " if stamps else ""
         return f"{prefix}{item[1]}\n".encode()
 
+    limit = int(q["limitBytes"]) if q.get("limitBytes") else None
+    if limit is not None:
+        follow = False  # the byte budget ends the stream, mid-line if need be, as kubelet does
     resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
     if follow:
         resp.enable_chunked_encoding()
     await resp.prepare(request)
-    await resp.write(b"".join(fmt(ln) for ln in lines))
+    await resp.write(b"".join(fmt(ln) for ln in lines)[:limit])
     sent = len(stream.lines)
     try:
         while follow and not stream.closed:

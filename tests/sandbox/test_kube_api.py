@@ -279,3 +279,24 @@ def test_it_serves_events_through_events_k8s_io_too(sandbox, kube_api) -> None:
     items = ev.list_namespaced_event(NS, field_selector="regarding.kind=Deployment,regarding.name=license-api").items
     assert items and all(e.regarding.name == "license-api" for e in items)
     assert items[0].reporting_controller == "deployment-controller"
+
+
+def test_it_validates_without_storing_on_dry_run(sandbox, kube_api) -> None:
+    apps = client.AppsV1Api(kube_api)
+    before = apps.read_namespaced_deployment("license-api", NS)
+    answer = apps.patch_namespaced_deployment("license-api", NS, {"spec": {"replicas": 9}}, dry_run="All")
+    assert answer.spec.replicas == 9
+    after = apps.read_namespaced_deployment("license-api", NS)
+    assert after.spec.replicas == 3
+    assert after.metadata.resource_version == before.metadata.resource_version
+    name = unique("dry")
+    apps.create_namespaced_deployment(NS, deployment_body(name, "x:1"), dry_run="All")
+    assert not apps.list_namespaced_deployment(NS, field_selector=f"metadata.name={name}").items
+
+
+def test_it_limits_log_bytes(sandbox, kube_api) -> None:
+    core = client.CoreV1Api(kube_api)
+    pod = core.list_namespaced_pod(NS, label_selector="app=license-api").items[0]
+    text = core.read_namespaced_pod_log(pod.metadata.name, NS, limit_bytes=80,
+                                        _preload_content=False).data.decode()
+    assert len(text.encode()) == 80 and text.startswith("[entrypoint] starting")
