@@ -163,3 +163,24 @@ def test_it_maps_errors_to_retryable_or_not(cloudbuild, sandbox, chaos):
     with pytest.raises(AdapterError) as unavailable:
         quick.get_build("sandbox", "whatever")
     assert unavailable.value.retryable
+
+
+def test_it_survives_flaky_cloud_build_with_exactly_one_build(sandbox, chaos):
+    """503s (nothing happened) and 504s (it happened, the answer was lost) on 30% of calls:
+    retrying start_build as a task would, then polling, gives one build that succeeds."""
+    sha, t = commit(), tag()
+    cb = CloudBuildAdapter(sandbox.cloudbuild_url, timeout=5, read_deadline=30, repo_root=ROOT)
+    cb.adopt_pauses = (0.0, 0.1, 0.2)
+    chaos("cloudbuild", error_rate=0.3, error_codes=[503, 504])
+    info = None
+    for _ in range(20):
+        try:
+            info = cb.start_build(inline_spec(), sha, t)
+            break
+        except AdapterError as exc:
+            assert exc.retryable
+    assert info is not None
+    done = wait_for(lambda: cb.get_build("sandbox", info.id), timeout=60, interval=0.2)
+    chaos("cloudbuild", error_rate=0)
+    assert done.status == "SUCCESS"
+    assert [b.id for b in cb.list_builds("sandbox", f'tags="{t}"')] == [info.id]

@@ -223,3 +223,28 @@ def test_it_sees_a_never_ready_rollout_exceed_its_progress_deadline(fresh_kube, 
     assert p is not None and not p.done
     assert p.message == f'deployment "{NAME}" exceeded its progress deadline'
     assert p.available == 3  # the old pods kept serving
+
+
+def test_it_rolls_out_through_a_flaky_api_server(fresh_kube, sandbox, chaos):
+    """30% of requests fail with 500/503: the adapter's own retries absorb most, and a
+    caller that retries retryable errors (as the pipeline's tasks do) gets one rollout."""
+
+    def retrying(fn: Callable[[], T]) -> T:
+        for _ in range(20):
+            try:
+                return fn()
+            except AdapterError as exc:
+                assert exc.retryable, exc
+                time.sleep(0.05)
+        raise AssertionError("still failing after 20 attempts")
+
+    generation = fresh_kube.deployment(NS, NAME)["metadata"]["generation"]
+    image = image_of(sandbox)
+    chaos("kube", error_rate=0.3, error_codes=[500, 503])
+    new_generation = retrying(lambda: fresh_kube.set_image(NS, NAME, CONTAINER, image, "flaky"))
+    # Patching again (a re-run task) changes nothing: no second rollout.
+    assert retrying(lambda: fresh_kube.set_image(NS, NAME, CONTAINER, image, "flaky")) == new_generation
+    p = wait_until(lambda: (lambda s: s if s.done else None)(retrying(lambda: status(fresh_kube))), timeout=40)
+    chaos("kube", error_rate=0)
+    assert new_generation == generation + 1
+    assert p is not None and p.revision == 2
