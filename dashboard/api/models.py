@@ -92,7 +92,11 @@ class ApiToken(models.Model):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
     def has_scope(self, scope: str) -> bool:
-        return "admin" in self.scopes or scope in self.scopes
+        # admin implies everything; every write scope implies read (a CI token with only
+        # "deploy" can still poll the status URL of the release it started)
+        if "admin" in self.scopes or scope in self.scopes:
+            return True
+        return scope == "read" and bool(set(self.scopes) & set(SCOPES))
 
     def allows_service(self, name: str) -> bool:
         return not self.services or name in self.services
