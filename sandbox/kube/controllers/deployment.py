@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from ..clock import parse_stamp
-from ..resources import DEPLOYMENTS, PODS, REPLICASETS
+from ..resources import DEPLOYMENTS, REPLICASETS
 from . import deputil as u
+from .recreate import cleanup, rollout_recreate
 from .scaling import Scaler
 
 if TYPE_CHECKING:
@@ -258,34 +259,8 @@ class DeploymentController(Scaler):
                 scaled = True
         return scaled
 
-    # --- rolloutRecreate ---------------------------------------------------------------
     def rollout_recreate(self, d: Obj, rss: list[Obj]) -> float | None:
-        new_rs, old = self.get_new_rs(d, rss, create=False)
-        d = self.refresh(d)
-        scaled = False
-        for rs in u.active(list(old)):
-            self.scale_rs(d, rs, 0)
-            scaled = True
-        if scaled:
-            return self.sync_rollout_status(d, self.owned(d), new_rs)
-        old_uids = {rs["metadata"]["uid"] for rs in old}
-        if any(u.status(rs, "replicas") for rs in old) or any(
-            o.get("uid") in old_uids and p.get("status", {}).get("phase") not in
-            ("Succeeded", "Failed")
-            for p in self.cluster.store.list(PODS, d["metadata"]["namespace"])
-            for o in p["metadata"].get("ownerReferences") or []
-        ):
-            return self.sync_rollout_status(d, self.owned(d), new_rs)
-        if new_rs is None:
-            new_rs, old = self.get_new_rs(d, self.owned(d), create=True)
-            d = self.refresh(d)
-        if new_rs is not None and u.replicas(new_rs) != u.replicas(d):
-            new_rs = self.scale_rs(d, new_rs, u.replicas(d))
-            return self.sync_rollout_status(d, self.owned(d), new_rs)
-        st = u.calculate_status(d, [*old, new_rs] if new_rs else old, new_rs, self.clock.stamp())
-        if u.complete(d, st):
-            self.cleanup(d, old)
-        return self.sync_rollout_status(d, self.owned(d), new_rs)
+        return rollout_recreate(self, d, rss)
 
     # --- syncRolloutStatus -------------------------------------------------------------
     def sync_rollout_status(self, d: Obj, all_rss: list[Obj], new_rs: Obj | None) -> float | None:
@@ -348,16 +323,4 @@ class DeploymentController(Scaler):
         return None
 
     def cleanup(self, d: Obj, old: list[Obj]) -> None:
-        limit = d["spec"].get("revisionHistoryLimit")
-        if limit is None or limit == 2**31 - 1:
-            return
-        alive = [rs for rs in old if not rs["metadata"].get("deletionTimestamp")]
-        diff = len(alive) - limit
-        if diff <= 0:
-            return
-        alive.sort(key=lambda rs: (u.revision(rs), rs["metadata"]["creationTimestamp"]))
-        for rs in alive[:diff]:
-            if (u.status(rs, "replicas") or u.replicas(rs)
-                    or rs["metadata"].get("generation", 1) > u.status(rs, "observedGeneration")):
-                continue
-            self.api.delete(REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"])
+        cleanup(self, d, old)
