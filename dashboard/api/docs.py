@@ -20,6 +20,15 @@ class SchemaView(SpectacularAPIView):
     throttle_classes: list[Any] = []
 
 
+def index(request: HttpRequest) -> HttpResponse:
+    """GET /api/v1/: where things are (no authentication needed to find the docs)."""
+    from django.http import JsonResponse
+    from django.urls import reverse
+
+    names = ["release-list", "service-list", "audit-list", "audit-export", "schema", "docs"]
+    return JsonResponse({n.replace("-", "_"): reverse(f"dashboard_api:{n}") for n in names})
+
+
 def docs_page(request: HttpRequest) -> HttpResponse:
     from dashboard.api.urls import schema_patterns
 

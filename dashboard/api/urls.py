@@ -26,6 +26,7 @@ api_patterns = [
 schema_patterns = [path("api/v1/", include((api_patterns, "dashboard_api")))]
 
 urlpatterns = [
+    path("", docs.index, name="index"),
     *api_patterns,
     path("schema/", docs.SchemaView.as_view(patterns=schema_patterns), name="schema"),
     path("docs/", docs.docs_page, name="docs"),

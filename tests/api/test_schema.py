@@ -43,6 +43,12 @@ def test_it_publishes_an_openapi_3_schema_with_bearer_auth(db):
     assert "/api/v1/licenses/" not in str(schema["paths"])  # only this API
 
 
+def test_it_points_to_the_docs_from_the_api_root(db):
+    r = Client().get("/api/v1/")
+    assert r.status_code == 200
+    assert r.json()["docs"] == "/api/v1/docs/" and r.json()["schema"] == "/api/v1/schema/"
+
+
 def test_it_serves_a_docs_page_listing_every_operation(db):
     r = Client().get("/api/v1/docs/")
     assert r.status_code == 200
