@@ -61,7 +61,7 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
         via="cli", image=f"{preloaded['repository']}@{preloaded['digest']}",
         image_digest=preloaded["digest"], started_at=timezone.now(), finished_at=timezone.now(),
     )
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     login(page, world.base, "boss")
     assert world.service.name in page.content()
     shot(page, "01-admin-index")
@@ -70,6 +70,9 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
     # the acceptance check's own generic selectors: the first link or button named "deploy"
     # on the admin index, the first commit/sha/ref input, the first submit button, then a
     # button named confirm|deploy until the URL is a release page.
+    index = page.context.new_page()  # a second tab on the index: its card follows live
+    index.goto(world.base + "/admin/")
+    index.locator(f"#conn-{world.service.name}[data-status=live]").wait_for(timeout=20_000)
     page.goto(world.base + "/admin/")
     page.get_by_role("link", name=re.compile("deploy", re.I)).or_(
         page.get_by_role("button", name=re.compile("deploy", re.I))).first.click()
@@ -112,6 +115,10 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
     assert page.locator("#h-timeline").is_visible()
     assert page.locator("#steps-body tr").count() >= 1
     shot(page, "04-release-succeeded")
+    index.locator(f".dash-card[data-service='{world.service.name}'] dd").filter(
+        has_text="c0ffee5").first.wait_for(timeout=20_000)
+    shot(index, "04b-index-live")
+    index.close()
     good = Release.objects.get(commit_sha=HEALTHY)
     assert good.state == "succeeded"
 
