@@ -26,5 +26,5 @@ def install(site: admin.AdminSite | None = None) -> None:
         extra = {"deployment_cards": pages.cards(request.user), **(extra_context or {})}
         return original(request, extra_context=extra)
 
-    site.index = index  # type: ignore[method-assign]
+    site.index = index  # type: ignore[method-assign, assignment]
     site._deployments_installed = True  # type: ignore[attr-defined]
