@@ -1,29 +1,15 @@
-"""Test session set-up: an embedded Redis when REDIS_URL is unset, the sandbox and Celery
-worker fixtures (tests/plugins/), and the database choice (DATABASE_URL, else SQLite)."""
+"""Test session set-up: the sandbox and Celery worker fixtures (tests/plugins/), and the
+database choice (DATABASE_URL, else SQLite). tests/plugins/redis_session.py, loaded before
+Django, gives the session its own embedded Redis when REDIS_URL is unset."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.plugins.worker"]
-if (Path(__file__).parent / "plugins" / "sandbox.py").exists():
-    pytest_plugins.append("tests.plugins.sandbox")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Start the embedded Redis before anything connects (settings point at its socket).
-    from django.conf import settings
-
-    if settings.REDIS_URL.startswith(f"unix://{settings.EMBEDDED_REDIS_SOCKET}"):
-        from config.embedded_redis import ensure_running
-
-        proc = ensure_running(settings.EMBEDDED_REDIS_SOCKET)
-        if proc is not None:
-            config.add_cleanup(proc.terminate)
+pytest_plugins = ["tests.plugins.worker", "tests.plugins.sandbox"]
 
 
 @pytest.fixture(scope="session")
