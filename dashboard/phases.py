@@ -21,9 +21,9 @@ from dashboard.models import Release
 
 log = logging.getLogger(__name__)
 
-BUILD_POLL = 1.0
-ROLLOUT_POLL = 0.5
-VERIFY_GAP = 0.2  # between consecutive health probes of one verification round
+BUILD_POLL = 0.5
+ROLLOUT_POLL = 0.25
+VERIFY_GAP = 0.1  # between consecutive health probes of one verification round
 LOG_CHUNK = 8000  # characters of build log kept per timeline event
 
 

@@ -92,6 +92,8 @@ def record_event(release: Release, kind: str, message: str = "", data: dict[str,
                  *, publish_type: str | None = None) -> ReleaseEvent:
     """Append to the release timeline (and, after commit, its live stream)."""
     with transaction.atomic():
+        # The release row lock orders concurrent writers (driver, cancel) of one timeline.
+        Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").first()
         last = (
             ReleaseEvent.objects.filter(release_id=release.pk)
             .order_by("-seq").values_list("seq", flat=True).first()
