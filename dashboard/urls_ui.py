@@ -10,6 +10,7 @@ admin_site.install()
 
 app_name = "deployments"
 urlpatterns = [
+    path("services/<slug:name>/", views.service_detail, name="service"),
     path("services/<slug:name>/deploy/", views.deploy, name="deploy"),
     path("services/<slug:name>/card.json", views.service_card, name="service-card"),
     path("services/<slug:name>/<slug:action>/", views.service_action, name="service-action"),

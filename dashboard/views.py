@@ -77,7 +77,7 @@ def deploy(request: HttpRequest, name: str) -> HttpResponse:
         raise PermissionDenied("you may not deploy this service")
     can_force = permissions.can_force(request.user, service)
     form = DeployForm(request.POST or None, can_force=can_force)
-    crumbs = [(service.name, reverse("deployments:releases") + f"?service={service.name}")]
+    crumbs = [(service.name, reverse("deployments:service", args=[service.name]))]
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data.get("force") and not can_force:
             raise PermissionDenied("you may not deploy past a lock")
@@ -109,6 +109,22 @@ def deploy(request: HttpRequest, name: str) -> HttpResponse:
 
 @staff_member_required
 @require_GET
+def service_detail(request: HttpRequest, name: str) -> HttpResponse:
+    """One Service: its card, live pods/rollout/events (kubectl get/describe, live) and its
+    recent releases."""
+    found = pages.cards(request.user, name=name)
+    if not found:
+        raise Http404("no such service")
+    card = found[0]
+    recent = list(Release.objects.for_list().filter(service=card.service)[:10])
+    config = {"wsPath": f"/ws/services/{name}/",
+              "fragmentUrl": reverse("deployments:service-card", args=[name])}
+    return _page(request, "dashboard/service.html", name, card=card, service=card.service,
+                 live=card.live, rollout=card.live.rollout or {}, recent=recent, config=config)
+
+
+@staff_member_required
+@require_GET
 def service_card(request: HttpRequest, name: str) -> JsonResponse:
     """One Service's card on the admin index, re-rendered for the index's script when the
     service's stream says a release or the lock changed."""
@@ -116,7 +132,7 @@ def service_card(request: HttpRequest, name: str) -> JsonResponse:
     if not found:
         raise Http404("no such service")
     html = render_to_string("dashboard/_card.html", {"card": found[0]}, request=request)
-    return JsonResponse({"service": name, "html": html})
+    return JsonResponse({"service": name, "html": html, "fragments": {"card": html}})
 
 
 # --- the release page -------------------------------------------------------------------------

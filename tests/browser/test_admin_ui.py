@@ -179,6 +179,10 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
     page.goto(world.base + f"/admin/deployments/releases/{dead_id}/compare/")
     assert good.commit_sha in page.content() and DEAD in page.content()
     shot(page, "09-compare")
+    page.goto(world.base + f"/admin/deployments/services/{world.service.name}/")
+    page.locator("#conn[data-status=live]").wait_for(timeout=20_000)
+    page.locator("#pods-body tr[data-pod]").first.wait_for(timeout=20_000)
+    shot(page, "09b-service")
     for path, name in (("metrics/", "10-metrics"), ("audit/", "11-audit"),
                        ("locks/", "12-locks")):
         page.goto(world.base + "/admin/deployments/" + path)

@@ -274,3 +274,13 @@ def test_it_rerenders_one_card_for_the_index_script(admin_client, service, clien
     hidden.allowed_groups.add(Group.objects.create(name="nobody"))
     client.force_login(make_user("v5", "view_service"))
     assert client.get(reverse("deployments:service-card", args=["hidden-card"])).status_code == 404
+
+
+def test_it_shows_a_service_page_with_recent_releases(admin_client, service, client, viewer):
+    release = make_release(service, commit="9" * 40)
+    body = admin_client.get(reverse("deployments:service", args=["license-api"])).content.decode()
+    assert f"#{release.pk}" in body and '"wsPath": "/ws/services/license-api/"' in body
+    assert 'id="pods-body"' in body and "Deploy" in body
+    client.force_login(viewer)
+    body = client.get(reverse("deployments:service", args=["license-api"])).content.decode()
+    assert reverse("deployments:deploy", args=["license-api"]) not in body

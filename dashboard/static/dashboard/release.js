@@ -229,7 +229,7 @@
       case "k8s.event": addK8sEvent(data, true); break;
       case "podlog": addPodLog(data); break;
       case "verify": addVerify(data); break;
-      case "lock": refreshSoon(); break;
+      case "lock": case "pause": refreshSoon(); break;
       default: break;
     }
   }
