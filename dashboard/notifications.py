@@ -50,9 +50,14 @@ def _user_name(user: Any) -> str | None:
     return getattr(user, "username", None) or (str(user) if user else None)
 
 
-def release_payload(release: Any, to_state: str, from_state: str | None = None) -> dict[str, Any]:
+def release_payload(release: Any, to_state: str, from_state: str | None = None,
+                    seq: int | None = None, at: Any = None) -> dict[str, Any]:
+    """Deliveries run in parallel and may arrive out of order: receivers order a release's
+    notifications by `seq` (its timeline position)."""
     return {
         "event": "release.state",
+        "seq": seq,
+        "at": at.isoformat() if at is not None else None,
         "service": release.service.name,
         "release": {
             "id": release.pk,
@@ -97,11 +102,12 @@ def notify(event: str, service: str, payload: dict[str, Any],
 
 
 def on_release_transitioned(sender: Any = None, release: Any = None, to_state: str | None = None,
-                            from_state: str | None = None, **kwargs: Any) -> None:
+                            from_state: str | None = None, seq: int | None = None,
+                            at: Any = None, **kwargs: Any) -> None:
     if release is None:
         return
-    state = to_state or kwargs.get("state") or release.state
-    notify(str(state), release.service.name, release_payload(release, str(state), from_state))
+    state = str(to_state or kwargs.get("state") or release.state)
+    notify(state, release.service.name, release_payload(release, state, from_state, seq, at))
 
 
 def on_release_event(sender: Any = None, instance: Any = None, created: bool = False,
@@ -119,7 +125,7 @@ def on_release_event(sender: Any = None, instance: Any = None, created: bool = F
         data = instance.data or {}
         to_state = str(data.get("to") or instance.state or "queued")
         on_release_transitioned(release=instance.release, to_state=to_state,
-                                from_state=data.get("from"))
+                                from_state=data.get("from"), seq=instance.seq, at=instance.at)
     except Exception:
         log.exception("release notification hook failed")
 

@@ -58,10 +58,12 @@ def test_it_notifies_release_state_changes(sandbox_worker, fresh_sandbox, receiv
     assert outcome[0]["release"]["id"] == r.json()["id"]
     got = receiver.wait_for(lambda rs: any(
         x.path == "/all" and x.json()["release"]["state"] == "succeeded" for x in rs))
-    states = [x.json()["release"]["state"] for x in got if x.path == "/all"]
+    ordered = sorted((x.json() for x in got if x.path == "/all"), key=lambda p: p["seq"])
+    states = [p["release"]["state"] for p in ordered]
     assert states[0] == "queued" and states[-1] == "succeeded"
     assert {"building", "deploying", "verifying"} <= set(states)
     assert len(verified([x for x in got if x.path == "/all"], "k")) == len(states)
+    assert ordered[-1]["release"]["previous_state"] == "verifying" and ordered[-1]["at"]
 
 
 def test_it_verifies_signatures_and_rejects_stale_ones():
