@@ -120,7 +120,9 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
     config = {"wsPath": f"/ws/services/{name}/",
               "fragmentUrl": reverse("deployments:service-card", args=[name])}
     return _page(request, "dashboard/service.html", name, card=card, service=card.service,
-                 live=card.live, rollout=card.live.rollout or {}, recent=recent, config=config)
+                 live=card.live, rollout=card.live.rollout or {},
+                 rollout_percent=pages.rollout_percent(card.live.rollout), recent=recent,
+                 config=config)
 
 
 @staff_member_required

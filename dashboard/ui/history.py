@@ -59,6 +59,7 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "previous_digest": pages.short_digest(pages.digest_of(previous)),
         "progress": pages.progress_percent(release),
         "rollout": release.last_progress or {},
+        "rollout_percent": pages.rollout_percent(release.last_progress),
         "steps": steps,
         "steps_done": done_steps,
         "steps_percent": int(100 * done_steps / len(steps)) if steps else 0,

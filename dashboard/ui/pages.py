@@ -56,6 +56,19 @@ def progress_percent(release: Release | None, rollout: dict[str, Any] | None = N
     return base
 
 
+def rollout_percent(rollout: dict[str, Any] | None) -> int:
+    """The rollout bar: new pods available of desired (100 once the rollout is done)."""
+    if not rollout:
+        return 0
+    desired = int(rollout.get("desired") or 0)
+    if not desired:
+        return 0
+    if rollout.get("done"):
+        return 100
+    ready = min(int(rollout.get("updated") or 0), int(rollout.get("available") or 0))
+    return int(100 * min(ready, desired) / desired)
+
+
 @dataclass
 class Card:
     service: Service
