@@ -164,6 +164,10 @@ def make_filter(
 ) -> Callable[[Obj], bool]:
     lreqs = parse_labels(label_selector)
     freqs = parse_fields(field_selector)
+    if not lreqs and not freqs:  # the common watch: whole collection, per event, per watcher
+        if not namespace:
+            return lambda obj: True
+        return lambda obj: obj["metadata"].get("namespace") == namespace
 
     def match(obj: Obj) -> bool:
         if namespace and obj.get("metadata", {}).get("namespace") != namespace:
