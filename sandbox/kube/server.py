@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 CLUSTER: web.AppKey[Cluster] = web.AppKey("cluster")
+log = logging.getLogger("sandbox.kube")
 
 
 @dataclass
@@ -90,6 +92,12 @@ async def chaos_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return await handler(request)
     except errors.ApiError as exc:
         return json_response(exc.status(), exc.code)
+    except web.HTTPException:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A body the sandbox could not make sense of: answer as the apiserver would, not 500.
+        log.info("rejecting %s %s: %r", request.method, request.path, exc)
+        return json_response(errors.bad_request(f"invalid request: {exc!r}").status(), 400)
 
 
 async def version(request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from .resources import ResourceType, storage_key
 
 Obj = dict[str, Any]
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-HISTORY = 20000
+HISTORY = 10000  # changes kept for watch resume; older versions answer 410
 
 
 @dataclass
