@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from typing import Any
 
 from . import errors, strategy
@@ -21,6 +23,10 @@ def view(rt: ResourceType, obj: Obj) -> Obj:
     return to_events_v1(obj) if rt is NEW_EVENTS else obj
 
 
+def _key(obj: Obj) -> tuple[str, str]:
+    return (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+
 class Api:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
@@ -33,14 +39,34 @@ class Api:
         return obj
 
     def list(
-        self, rt: ResourceType, ns: str | None, labels: str | None, fields: str | None
+        self, rt: ResourceType, ns: str | None, labels: str | None, fields: str | None,
+        limit: int = 0, cont: str | None = None,
     ) -> Obj:
         match = make_filter(ns, labels, fields)
         items = [view(rt, o) for o in self.store.list(rt, ns) if match(view(rt, o))]
+        meta: Obj = {"resourceVersion": str(self.store.rv)}
+        if cont:
+            # Pages are cut from the current state (not a snapshot at the first page's
+            # version, as etcd would serve): good enough for clients that page through.
+            try:
+                rv, after = json.loads(base64.urlsafe_b64decode(cont.encode()))
+            except (ValueError, TypeError) as exc:
+                raise errors.bad_request("continue key is not valid") from exc
+            if int(rv) < self.store.expired_below:
+                raise errors.ApiError(410, "Expired", "The provided continue parameter is too "
+                                      "old to display a consistent list result.")
+            items = [o for o in items if _key(o) > tuple(after)]
+            meta["resourceVersion"] = str(rv)
+        if limit and len(items) > limit:
+            last = _key(items[limit - 1])
+            meta["continue"] = base64.urlsafe_b64encode(
+                json.dumps([meta["resourceVersion"], list(last)]).encode()).decode()
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
         return {
             "kind": f"{rt.kind}List",
             "apiVersion": rt.api_version,
-            "metadata": {"resourceVersion": str(self.store.rv)},
+            "metadata": meta,
             "items": items,
         }
 

@@ -181,11 +181,16 @@ async def resource(request: web.Request) -> web.StreamResponse:
         if method == "GET" and (target.watch or truthy(q.get("watch"))):
             return await serve_watch(request, cluster, rt, ns)
         if method == "GET":
-            listed = api.list(rt, ns, q.get("labelSelector"), q.get("fieldSelector"))
+            limit = int(q.get("limit") or 0)
+            listed = api.list(rt, ns, q.get("labelSelector"), q.get("fieldSelector"), limit,
+                              q.get("continue"))
             if wants_table(request.headers.get("Accept", "")):
-                listed = to_table(cluster.clock, rt, listed["items"],
-                                  listed["metadata"]["resourceVersion"],
-                                  q.get("includeObject", "Metadata"))
+                table = to_table(cluster.clock, rt, listed["items"],
+                                 listed["metadata"]["resourceVersion"],
+                                 q.get("includeObject", "Metadata"))
+                table["metadata"].update({k: v for k, v in listed["metadata"].items()
+                                          if k in ("continue", "remainingItemCount")})
+                listed = table
             return json_response(listed)
         if method == "POST":
             created = api.create(rt, ns, await body_of(request), dry_run=dry_run)

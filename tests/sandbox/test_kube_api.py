@@ -300,3 +300,17 @@ def test_it_limits_log_bytes(sandbox, kube_api) -> None:
     text = core.read_namespaced_pod_log(pod.metadata.name, NS, limit_bytes=80,
                                         _preload_content=False).data.decode()
     assert len(text.encode()) == 80 and text.startswith("[entrypoint] starting")
+
+
+def test_it_pages_lists_with_limit_and_continue(sandbox, kube_api) -> None:
+    core = client.CoreV1Api(kube_api)
+    everything = [p.metadata.name for p in core.list_namespaced_pod(NS).items]
+    seen, token = [], None
+    while True:
+        page = core.list_namespaced_pod(NS, limit=2, _continue=token)
+        assert len(page.items) <= 2
+        seen += [p.metadata.name for p in page.items]
+        token = page.metadata._continue
+        if not token:
+            break
+    assert seen == everything and len(everything) > 2
