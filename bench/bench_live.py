@@ -32,6 +32,7 @@ VIEWERS = tuple(int(n) for n in os.environ.get("BENCH_LIVE_VIEWERS", "1,100,500"
 PER_PROCESS = 125
 SPEED = os.environ.get("BENCH_LIVE_SPEED", "1")
 RV = re.compile(r'"rv":"(\d+)"')
+AT = re.compile(r'"at":([0-9.]+)')  # the message's publish time (the first "at")
 
 
 def _free_port() -> int:
@@ -144,9 +145,10 @@ def _client(host: str, port: int, path: str, cookie: str, n: int, ready: Any, st
             if v.transport is not None:
                 v.transport.close()
             for at, payload in v.frames():
-                found = RV.search(payload.decode("utf-8", "replace"))
-                if found:
-                    received.append((found.group(1), at))
+                text = payload.decode("utf-8", "replace")
+                found, published = RV.search(text), AT.search(text)
+                if found and published:
+                    received.append((found.group(1), at, float(published.group(1))))
         out.put(received)
 
     asyncio.run(main())
@@ -190,15 +192,17 @@ def _round(n: int, ws_url: str, cookie: str, kube_url: str, tag: str) -> dict[st
     watches_during = _http(f"{kube_url}/sandbox/v1/metrics")["watches"]
     time.sleep(2.0)
     stop.set()
-    received: list[tuple[str, float]] = []
+    received: list[tuple[str, float, float]] = []
     for _ in procs:
         received.extend(out.get(timeout=60))
     for p in procs:
         p.join(10)
     changes = _http(f"{kube_url}/sandbox/v1/changes?since={rv0}")
     at = {c["resourceVersion"]: c["at"] for c in changes}
-    lat = [(t - at[rv]) * 1000 for rv, t in received if rv in at]
-    return {"n": n, "lat": lat, "messages": len(received), "before": watches_before,
+    lat = [(t - at[rv]) * 1000 for rv, t, _ in received if rv in at]
+    upstream = [(pub - at[rv]) * 1000 for rv, _, pub in received if rv in at]
+    fanout = [(t - pub) * 1000 for rv, t, pub in received if rv in at]
+    return {"n": n, "lat": lat, "upstream": upstream, "fanout": fanout, "messages": len(received), "before": watches_before,
             "during": watches_during}
 
 
@@ -251,8 +255,8 @@ def run() -> str:
             start([PY, profile, str(web_port)], "uvicorn")
         else:
             start([PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(web_port), "--no-access-log", "--log-level", "warning"],
-                  "uvicorn")
+                   "--port", str(web_port), "--no-access-log", "--log-level", "warning",
+                   *os.environ.get("BENCH_LIVE_SERVER_ARGS", "").split()], "uvicorn")
         start([PY, "manage.py", "watch_clusters"], "watcher")
         _wait(lambda: socket.create_connection(("127.0.0.1", web_port), 1).close() or True, 60,
               "uvicorn")
@@ -275,7 +279,8 @@ def run() -> str:
         watches = sum(r["during"].values())
         rows.append(
             f"| {r['n']} | {len(lat)} | {_pct(lat, 50):.1f} | {_pct(lat, 99):.1f} | "
-            f"{max(lat):.1f} | {watches} ({', '.join(f'{k} {v}' for k, v in sorted(r['during'].items()))}) |"
+            f"{max(lat):.1f} | {_pct(r['upstream'], 50):.1f} / {_pct(r['upstream'], 99):.1f} | "
+            f"{_pct(r['fanout'], 50):.1f} / {_pct(r['fanout'], 99):.1f} | {watches} ({', '.join(f'{k} {v}' for k, v in sorted(r['during'].items()))}) |"
         )
     one, many = results[0], results[-1]
     same = sum(one["during"].values()) == sum(many["during"].values())
@@ -286,8 +291,9 @@ def run() -> str:
         f"{SPEED}`), one rollout per row; one uvicorn process, one watcher, a private Redis. "
         "Latency: sandbox change commit -> receipt of the row with that resourceVersion by each "
         "viewer (every viewer's copy counts).\n\n"
-        "| viewers | samples | p50 ms | p99 ms | max ms | upstream watches during |\n"
-        "|---:|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n\n"
+        "| viewers | samples | p50 ms | p99 ms | max ms | change -> published p50/p99 | "
+        "published -> received p50/p99 | upstream watches during |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n\n"
         f"Targets: p99 <= 150 ms at {many['n']} viewers: **{'met' if p99 <= 150 else 'missed'}** "
         f"({p99:.1f} ms); same upstream watch count at 1 and {many['n']} viewers: "
         f"**{'yes' if same else 'no'}**.\n"

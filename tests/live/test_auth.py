@@ -76,7 +76,9 @@ def test_it_accepts_an_api_token_with_the_read_scope_for_that_service(live):
 
     bot = get_user_model().objects.create_superuser("bot", "b@example.com", "pw")
     _, good = api_models.ApiToken.issue(name="reader", user=bot, scopes=["read"])
-    _, deployer = api_models.ApiToken.issue(name="deployer", user=bot, scopes=["deploy"])
+    _, scopeless = api_models.ApiToken.issue(name="scopeless", user=bot, scopes=[])
+    nobody = get_user_model().objects.create_user("nobody", password="pw")
+    _, powerless = api_models.ApiToken.issue(name="powerless", user=nobody, scopes=["read"])
     _, other = api_models.ApiToken.issue(name="other", user=bot, scopes=["read"],
                                          services=["something-else"])
     url = live.url(f"/ws/services/{live.service.name}/")
@@ -85,7 +87,8 @@ def test_it_accepts_an_api_token_with_the_read_scope_for_that_service(live):
         return {"Authorization": f"Bearer {raw}"}
 
     assert asyncio.run(close_code(url, headers=bearer("ddt_unknown"))) == 4401
-    assert asyncio.run(close_code(url, headers=bearer(deployer))) == 4403
+    assert asyncio.run(close_code(url, headers=bearer(scopeless))) == 4403
+    assert asyncio.run(close_code(url, headers=bearer(powerless))) == 4403  # user may not view
     assert asyncio.run(close_code(url, headers=bearer(other))) == 4403
 
     async def allowed() -> dict:
