@@ -228,7 +228,9 @@ async def resource(request: web.Request) -> web.StreamResponse:
         return json_response(view(rt, api.patch(rt, ns, name, ctype, await body_of(request),
                                                 sub, dry_run)))
     if method == "DELETE":
-        opts = await body_of(request)
+        # DeleteOptions only tune the deletion: an undecodable (protobuf) body is ignored.
+        ctype = request.headers.get("Content-Type", "")
+        opts = {} if "protobuf" in ctype or "cbor" in ctype else await body_of(request)
         grace_text = q.get("gracePeriodSeconds")
         grace = int(grace_text) if grace_text else (opts or {}).get("gracePeriodSeconds")
         deleted = api.delete(rt, ns, name, grace)
