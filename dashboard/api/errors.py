@@ -9,6 +9,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -80,6 +81,12 @@ def service_error_response(exc: Any) -> Response:
 def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
         return service_error_response(exc)
+    if isinstance(exc, OperationalError):
+        # Overload or a lost connection (SQLite "database is locked" after its timeout): a
+        # retry with the same Idempotency-Key is safe, so say so instead of a bare 500.
+        log.warning("database unavailable: %s", exc)
+        return problem(503, "The database is busy or unreachable; retry shortly.",
+                       code="unavailable", headers={"Retry-After": "2"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):

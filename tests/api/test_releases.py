@@ -184,3 +184,13 @@ def test_it_rolls_back_to_the_previous_or_a_named_release(service, api_for):
     assert Release.objects.get(pk=r.json()["id"]).rollback_of_id == first.pk
     bad = api.post(f"{URL}{third.pk}/rollback/", {"to_release": 987654})
     assert bad.status_code == 400 and "to_release" in bad.json()["errors"]
+
+
+def test_it_answers_503_with_retry_after_when_the_database_is_busy(service, api_for):
+    from django.db import OperationalError
+
+    from dashboard.api.errors import handle
+
+    r = handle(OperationalError("database is locked"), {})
+    assert r is not None and r.status_code == 503 and r["Retry-After"] == "2"
+    assert r.data["code"] == "unavailable"
