@@ -16,9 +16,13 @@ Registered from tests/conftest.py (`pytest_plugins`). Fixtures:
       ``control("changes?since=0")``, ``control("clock/advance", {"seconds": 30})``,
       ``control("images", {"image": "gcr.io/sandbox/license-api:x", "commit": "dead..."})``);
       POSTs when ``json`` is given, returns the decoded JSON body;
+    - ``get(path)``: GET a Kubernetes API path and decode the JSON (e.g.
+      ``get("/apis/apps/v1/namespaces/default/deployments/license-api")``);
+    - ``log_path``: the sandbox's stdout/stderr, for debugging a failing test;
     - ``reset()``: back to the state right after start (manifests re-applied, chaos cleared,
       registry re-preloaded, Cloud Build forgotten, open watches closed, older
-      resourceVersions answer 410), then waits for 3 ready license-api pods again (~1 s);
+      resourceVersions answer 410), then waits for 3 ready license-api pods again (~0.2 s:
+      the sandbox restores a snapshot of its settled start state);
     - ``wait_ready(name="license-api", replicas=3, timeout=30)``.
 
     The sandbox is shared by the whole session: a test that changes cluster state should call
