@@ -204,7 +204,7 @@ async def serve_log(request: web.Request, cluster: Cluster, pod: Obj) -> web.Str
         lines = lines[-tail:] if tail > 0 else []
 
     def fmt(item: tuple[float, str]) -> bytes:
-        prefix = cluster.clock.micro_stamp(item[0]).replace(".", ".", 1) + " " if stamps else ""
+        prefix = cluster.clock.micro_stamp(item[0]) + " " if stamps else ""
         return f"{prefix}{item[1]}\n".encode()
 
     limit = int(q["limitBytes"]) if q.get("limitBytes") else None
