@@ -21,9 +21,9 @@ from dashboard.models import Release
 
 log = logging.getLogger(__name__)
 
-BUILD_POLL = 0.5
+BUILD_POLL = 0.25  # Cloud Build reads are cheap; a finished build is noticed quickly
 ROLLOUT_POLL = 0.25
-VERIFY_GAP = 0.1  # between consecutive health probes of one verification round
+VERIFY_GAP = 0.05  # between consecutive health probes of one verification round
 LOG_CHUNK = 8000  # characters of build log kept per timeline event
 
 
@@ -237,7 +237,7 @@ def step_verifying(release: Release) -> float | None:
             f"VerifyFailed: {svc.health_path} did not answer 200 {needed} times in a row "
             f"within {svc.verify_window_seconds} s (last answer {status}: {body[:200]})"))
         return 0  # rolling back, if the Service says so
-    return 1.0
+    return ROLLOUT_POLL  # not healthy yet: probe again soon
 
 
 # --- rolling back --------------------------------------------------------------------------

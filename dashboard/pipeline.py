@@ -52,11 +52,11 @@ def _enqueue(release_id: int, tick: int, countdown: float) -> None:
 def advance(release_id: int, tick: int) -> None:
     """Run one step of the release if this run owns its chain; queue the next step."""
     now = timezone.now()
+    lease = now + timedelta(seconds=LEASE_SECONDS)
     claimed = (
         Release.objects.filter(pk=release_id, tick=tick, state__in=states.ACTIVE)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + timedelta(seconds=LEASE_SECONDS), tick=tick + 1,
-                heartbeat_at=now)
+        .update(lease_until=lease, tick=tick + 1, heartbeat_at=now)
     )
     if not claimed:
         row = Release.objects.filter(pk=release_id).values("tick", "state").first()
@@ -80,7 +80,8 @@ def advance(release_id: int, tick: int) -> None:
         log.exception("release %s: step failed; retrying", release_id)
         delay = 5.0
     finally:
-        Release.objects.filter(pk=release_id, tick=tick).update(
+        # Our own lease, even if the reconciler started a new chain meanwhile (new tick).
+        Release.objects.filter(pk=release_id, lease_until=lease).update(
             lease_until=None, heartbeat_at=timezone.now()
         )
     if delay is not None and Release.objects.filter(

@@ -25,13 +25,27 @@ from dashboard.errors import (
     ServiceError,
     Unavailable,
 )
-from dashboard.models import Lock, Release, ReleaseEvent, Service
-from dashboard.streams import publish
+from dashboard.models import Lock, Release, Service
+from dashboard.timeline import _on_commit_publish, enqueue_advance, record_event
 
 __all__ = [
-    "Conflict", "InvalidRequest", "Locked", "NotAllowed", "NotFound", "ServiceError",
-    "Unavailable", "cancel_release", "lock_service", "pause_service", "request_release",
-    "request_rollback", "resume_service", "transition", "unlock_service",
+    "Conflict",
+    "InvalidRequest",
+    "Locked",
+    "NotAllowed",
+    "NotFound",
+    "ServiceError",
+    "Unavailable",
+    "cancel_release",
+    "enqueue_advance",
+    "lock_service",
+    "pause_service",
+    "record_event",
+    "request_release",
+    "request_rollback",
+    "resume_service",
+    "transition",
+    "unlock_service",
 ]
 
 SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
@@ -69,45 +83,6 @@ def _via(via: str) -> str:
     if via not in states.VIAS:
         raise InvalidRequest("via", f"must be one of {', '.join(states.VIAS)}")
     return via
-
-
-def _on_commit_publish(streams: list[str], type_: str, data: dict[str, Any]) -> None:
-    def send() -> None:
-        for stream in streams:
-            publish(stream, type_, data)
-
-    transaction.on_commit(send)
-
-
-def enqueue_advance(release_id: int, tick: int, countdown: float = 0) -> None:
-    """Queue the next driver step after commit (the worker must see the committed row)."""
-    from dashboard import tasks
-
-    transaction.on_commit(
-        lambda: tasks.advance_release.apply_async((release_id, tick), countdown=countdown)
-    )
-
-
-def record_event(release: Release, kind: str, message: str = "", data: dict[str, Any] | None = None,
-                 *, publish_type: str | None = None) -> ReleaseEvent:
-    """Append to the release timeline (and, after commit, its live stream)."""
-    with transaction.atomic():
-        # The release row lock orders concurrent writers (driver, cancel) of one timeline.
-        Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").first()
-        last = (
-            ReleaseEvent.objects.filter(release_id=release.pk)
-            .order_by("-seq").values_list("seq", flat=True).first()
-        )
-        event = ReleaseEvent.objects.create(
-            release_id=release.pk, seq=(last or 0) + 1, kind=kind, state=release.state,
-            message=message, data=audit.normalize_payload(data),
-        )
-        if publish_type:
-            _on_commit_publish(
-                [f"release:{release.pk}"], publish_type,
-                {"release": release.pk, "message": message, **(data or {})},
-            )
-        return event
 
 
 # --- the transition ------------------------------------------------------------------------
