@@ -89,3 +89,15 @@ def env_url(name: str, default: str | None, schemes: tuple[str, ...]) -> str | N
     if parsed.scheme == "unix" and not parsed.path:
         raise _bad(name, value, "unix:///path/to/socket")
     return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as `1200/min` (number / s, m, h or d, spelt out or not)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    number, _, period = value.partition("/")
+    if not number.isdigit() or not period or period[0] not in "smhd":
+        raise _bad(name, value, "a rate like 1200/min (per s, min, hour or day)")
+    return value

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_secret, env_url
+from config.env import env_bool, env_choice, env_int, env_list, env_rate, env_secret, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.reconcile",
         "schedule": timedelta(seconds=env_int("RECONCILE_INTERVAL_SECONDS", 15, minimum=1)),
     },
+    "purge-idempotency-records": {
+        "task": "dashboard_api.purge_idempotency_records",
+        "schedule": timedelta(hours=1),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -180,6 +184,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CLOUDBUILD_ENDPOINT = env_url("CLOUDBUILD_ENDPOINT", None, ("http", "https"))
 KUBECONFIG = env_secret("KUBECONFIG") or str(Path.home() / ".kube" / "config")
 SLACK_SIGNING_SECRET = env_secret("SLACK_SIGNING_SECRET", "") or ""
+# Optional: lets the Slack integration map users by their Slack-verified email (users.info).
+SLACK_BOT_TOKEN = env_secret("SLACK_BOT_TOKEN", "") or ""
+SLACK_API_URL = env_url("SLACK_API_URL", "https://slack.com/api/", ("http", "https")) or ""
+# Per-token REST throttle (DRF rate syntax), unless a token carries its own limit.
+API_TOKEN_RATE = env_rate("API_TOKEN_RATE", "1200/min")
 STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY", "") or ""
 STRIPE_WEBHOOK_SECRET = env_secret("STRIPE_WEBHOOK_SECRET", "") or ""
 

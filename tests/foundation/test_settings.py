@@ -31,6 +31,8 @@ def start_settings(**env: str) -> subprocess.CompletedProcess[str]:
         ("CLOUDBUILD_ENDPOINT", "ftp://x"),
         ("DJANGO_SECRET_KEY", "short"),
         ("RECONCILE_INTERVAL_SECONDS", "soon"),
+        ("API_TOKEN_RATE", "lots"),
+        ("SLACK_API_URL", "slack.com"),
     ],
 )
 def test_it_refuses_to_start_on_a_malformed_value_naming_the_variable(name, value):
