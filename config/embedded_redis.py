@@ -81,7 +81,8 @@ def main() -> None:
         sys.exit("the embedded Redis this run was reusing stopped")
     EMBEDDED_REDIS_SOCKET.parent.mkdir(parents=True, exist_ok=True)
     EMBEDDED_REDIS_SOCKET.unlink(missing_ok=True)
-    os.execv(server_binary(), command(EMBEDDED_REDIS_SOCKET))
+    # exec, so that the process manager's signals reach redis-server itself.
+    os.execv(server_binary(), command(EMBEDDED_REDIS_SOCKET))  # noqa: S606
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 def _bad(name: str, value: str, expected: str) -> ImproperlyConfigured:
     # Never echo the value itself: it may be a secret.
-    return ImproperlyConfigured(f"{name} is malformed: expected {expected} (got {len(value)} chars)")
+    return ImproperlyConfigured(
+        f"{name} is malformed: expected {expected} (got {len(value)} chars)"
+    )
 
 
 def env_bool(name: str, default: bool = False) -> bool:
