@@ -16,8 +16,9 @@ Layout (one asyncio loop, plain HTTP, aiohttp):
   passes of one clock-driven loop (``cluster.py``) until nothing changes;
 - ``control.py``  /sandbox/v1/ (chaos, metrics, reset, changes, clock/advance, images).
 
-Known gaps: requests with protobuf bodies get 415 (so typed kubectl generators such as
-``kubectl create deployment`` / ``kubectl run`` fail; ``kubectl create -f`` and ``kubectl
-apply -f`` work); no pagination (``limit`` returns everything); server-side apply is a
-strategic merge without managed fields; no liveness-probe restarts; no RBAC enforcement.
+Known gaps: protobuf request bodies are decoded only for what kubectl's typed generators
+create (``protobuf.py``: Deployment, ConfigMap, Secret, Namespace); other protobuf bodies
+get 415. Pages of a paginated list are cut from the current state, not a snapshot;
+server-side apply is a strategic merge without managed fields; no liveness-probe restarts;
+no RBAC enforcement (any bearer token may do anything).
 """

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import discovery, errors, openapi
+from . import discovery, errors, openapi, protobuf
 from .api import SCALABLE, view
 from .patch import APPLY, SMP
 from .proxy import serve_proxy
@@ -129,6 +129,11 @@ async def resource_list(request: web.Request) -> web.Response:
 
 async def body_of(request: web.Request) -> Any:
     ctype = request.headers.get("Content-Type", "")
+    if "protobuf" in ctype:
+        try:
+            return protobuf.decode(await request.read())
+        except protobuf.DecodeError as exc:
+            log.info("protobuf body not decoded: %s", exc)
     if "protobuf" in ctype or "cbor" in ctype:
         # Clients fall back to JSON on a 415 naming the types this server decodes.
         raise errors.ApiError(

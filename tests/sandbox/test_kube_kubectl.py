@@ -120,3 +120,23 @@ def test_it_applies_the_repo_manifests_as_unchanged_and_validates_server_side(sa
     out = kubectl(sandbox, "apply", "-f", "deploy/k8s/").stdout
     assert "deployment.apps/license-api unchanged" in out
     assert "service/license-api unchanged" in out
+
+
+def test_it_decodes_the_protobuf_bodies_of_kubectl_create_generators(sandbox, kube_api) -> None:
+    name = unique("gen")
+    image = push(sandbox, "9" * 40)
+    out = kubectl(sandbox, "create", "deployment", name, f"--image={image}", "--replicas=2",
+                  "--port=8000").stdout
+    assert out.strip() == f"deployment.apps/{name} created"
+    kubectl(sandbox, "rollout", "status", f"deployment/{name}", "--timeout=60s")
+    d = client.AppsV1Api(kube_api).read_namespaced_deployment(name, NS)
+    assert d.spec.replicas == 2 and d.spec.selector.match_labels == {"app": name}
+    container = d.spec.template.spec.containers[0]
+    assert (container.image, container.ports[0].container_port) == (image, 8000)
+    kubectl(sandbox, "create", "configmap", name, "--from-literal=a=1", "--from-literal=b=2")
+    assert client.CoreV1Api(kube_api).read_namespaced_config_map(name, NS).data == {"a": "1", "b": "2"}
+    kubectl(sandbox, "create", "secret", "generic", name, "--from-literal=k=v")
+    assert client.CoreV1Api(kube_api).read_namespaced_secret(name, NS).data == {"k": "dg=="}
+    kubectl(sandbox, "create", "namespace", name)
+    assert client.CoreV1Api(kube_api).read_namespace(name).metadata.name == name
+    client.AppsV1Api(kube_api).delete_namespaced_deployment(name, NS)
