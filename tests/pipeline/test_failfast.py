@@ -72,3 +72,26 @@ def test_it_fails_an_image_that_does_not_exist(service, worker, settle, fresh_sa
     assert release.failure_summary["code"] == "ErrImagePull"
     assert "not found" in release.failure_summary["reason"]
     assert release.build_id == ""  # an explicit image is never built
+
+
+def test_it_fails_verification_and_rolls_back(service, worker, settle, fresh_sandbox):
+    service.health_path = "/no-such-health-check"
+    service.verify_window_seconds = 2
+    service.save()
+    release = services.request_release(service=service, commit=SHA["good"], actor=None, via="cli")
+    release = settle(release, states.TERMINAL, timeout=90)
+    assert release.state == states.ROLLED_BACK
+    assert release.failure_summary["code"] == "VerifyFailed"
+    assert "/no-such-health-check" in release.failure_summary["reason"]
+
+
+def test_it_leaves_a_failure_in_place_when_auto_rollback_is_off(
+        service, worker, settle, fresh_sandbox):
+    service.auto_rollback = False
+    service.save()
+    release = services.request_release(service=service, commit=SHA["dead"], actor=None, via="cli")
+    release = settle(release, states.TERMINAL, timeout=90)
+    assert release.state == states.FAILED
+    assert release.undo_sent_at is None
+    container = deployment(fresh_sandbox)["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == release.image

@@ -1,0 +1,69 @@
+"""The driver's bookkeeping: duplicate runs, the reconciler, live messages after commit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dashboard import pipeline, services, states, streams
+from dashboard.models import Release
+from tests.pipeline.conftest import SHA
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def no_tasks():
+    from config.celery import app
+
+    app.control.purge()
+    yield
+    app.control.purge()
+
+
+def test_it_ignores_a_run_from_a_replaced_chain(plain_service, no_tasks):
+    release = Release.objects.create(service=plain_service, commit_sha=SHA["good"], via="cli",
+                                      state=states.BUILDING, tick=5)
+    pipeline.advance(release.pk, 4)  # a duplicate delivery, or a chain the reconciler replaced
+    release.refresh_from_db()
+    assert release.tick == 5 and release.lease_until is None and release.build_id == ""
+
+
+def test_it_does_not_act_while_another_run_holds_the_lease(plain_service, no_tasks):
+    held = timezone.now() + timedelta(seconds=30)
+    release = Release.objects.create(service=plain_service, commit_sha=SHA["good"], via="cli",
+                                      state=states.BUILDING, tick=2, lease_until=held)
+    pipeline.advance(release.pk, 2)
+    release.refresh_from_db()
+    assert release.tick == 2 and release.lease_until == held and release.build_id == ""
+
+
+def test_it_reconciles_stale_releases_and_starts_queued_ones(plain_service, no_tasks):
+    old = timezone.now() - timedelta(minutes=5)
+    stale = Release.objects.create(service=plain_service, commit_sha=SHA["good"], via="cli",
+                                    state=states.DEPLOYING, tick=3, heartbeat_at=old)
+    result = pipeline.reconcile()
+    stale.refresh_from_db()
+    assert result["redriven"] == 1 and stale.tick == 4 and stale.heartbeat_at > old
+    assert pipeline.reconcile()["redriven"] == 0  # fresh heartbeat: left alone
+    Release.objects.filter(pk=stale.pk).update(state=states.SUCCEEDED)
+    waiting = Release.objects.create(service=plain_service, commit_sha=SHA["good2"], via="cli")
+    assert pipeline.reconcile()["started"] == 1
+    waiting.refresh_from_db()
+    assert waiting.state == states.BUILDING
+
+
+def test_it_publishes_state_changes_after_commit(plain_service, no_tasks):
+    import time
+
+    since = time.time()  # streams outlive test databases (and their ids): read only ours
+    release = services.request_release(service=plain_service, commit=SHA["good"], actor=None,
+                                       via="cli")
+    messages = [m for m in streams.since(f"release:{release.pk}", 0) or [] if m["at"] >= since]
+    assert [m["data"]["state"] for m in messages if m["type"] == "release.state"] == [
+        states.BUILDING]
+    service_msgs = [m for m in streams.since(f"service:{plain_service.name}", 0) or []
+                    if m["at"] >= since]
+    assert any(m["data"].get("id") == release.pk for m in service_msgs)
