@@ -7,7 +7,15 @@ import zlib
 from typing import Any
 
 from . import errors
-from .resources import DEPLOYMENTS, PODS, REPLICASETS, SERVICES, ResourceType
+from .resources import (
+    DEPLOYMENTS,
+    NAMESPACES,
+    PODS,
+    REPLICASETS,
+    SECRETS,
+    SERVICES,
+    ResourceType,
+)
 
 Obj = dict[str, Any]
 WITH_GENERATION = {DEPLOYMENTS.key, REPLICASETS.key}
@@ -49,6 +57,11 @@ def default_template(template: Obj) -> None:
 
 
 def default(rt: ResourceType, obj: Obj) -> None:
+    if rt is NAMESPACES:
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj.setdefault("status", {}).setdefault("phase", "Active")
+    elif rt is SECRETS:
+        obj.setdefault("type", "Opaque")
     spec = obj.get("spec")
     if rt is DEPLOYMENTS and isinstance(spec, dict):
         spec.setdefault("replicas", 1)
