@@ -260,7 +260,9 @@ def run() -> str:
         start([PY, "manage.py", "watch_clusters"], "watcher")
         _wait(lambda: socket.create_connection(("127.0.0.1", web_port), 1).close() or True, 60,
               "uvicorn")
-        time.sleep(3.0)
+        _wait(lambda: sum(_http(f"{kube_url}/sandbox/v1/metrics")["watches"].values()) >= 4, 60,
+              "the watcher's watches")
+        time.sleep(2.0)
         ws_url = f"ws://127.0.0.1:{web_port}/ws/services/license-api/"
         results = [_round(n, ws_url, f"sessionid={session}", kube_url, f"bench{n}")
                    for n in VIEWERS]
