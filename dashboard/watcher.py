@@ -4,10 +4,11 @@ rows and published on "service:<name>" (and "release:<id>" while a release is ac
 
 Threads: the lease keeper (renews every LEASE_RENEW s), the main loop (polls the database for
 Services and active releases and starts/stops namespace watches while leading), four informer
-threads per namespace, the publisher (dashboard/watch/publisher.py) and pod logs
-(dashboard/podlogs.py). Only the lease holder watches and publishes; a standby just tries to
-take the lease. Changes to a Service with an active release wake the pipeline
-(dashboard.advance_release, debounced by the publisher).
+threads per namespace, the publisher (dashboard/watch/publisher.py), pod logs
+(dashboard/podlogs.py) and the release mirror (dashboard/watch/mirror.py). Only the lease
+holder watches and publishes; a standby just tries to take the lease. Changes to a Service
+with an active release wake the pipeline (dashboard.advance_release, debounced by the
+publisher).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dashboard import streams
 from dashboard.watch import rows
 from dashboard.watch.informer import KINDS, Informer
 from dashboard.watch.lease import Lease
+from dashboard.watch.mirror import Mirror
 from dashboard.watch.publisher import Item, Publisher
 
 log = logging.getLogger(__name__)
@@ -250,8 +252,8 @@ class Watcher:
             self.event_keys.clear()
         self.leading = True
 
-    def _step_down(self) -> None:
-        log.info("watcher %s: lost the lease; stopping watches", self.lease.token[:8])
+    def _step_down(self, why: str = "lost the lease") -> None:
+        log.info("watcher %s: %s; stopping watches", self.lease.token[:8], why)
         self.leading = False
         for nsw in self.namespaces.values():
             nsw.stop()
@@ -311,6 +313,7 @@ class Watcher:
         self.publisher.ready.wait(10)
         threading.Thread(target=self.keep_lease, name="lease", daemon=True).start()
         podlogs.PodLogs(self).start()
+        Mirror(self).start()
         try:
             while not self.stopped.is_set():
                 if self.lease.held and not self.leading:
@@ -330,7 +333,7 @@ class Watcher:
     def stop(self) -> None:
         self.stopped.set()
         if self.leading:
-            self._step_down()
+            self._step_down("shutting down")
         self.lease.release()
 
 
