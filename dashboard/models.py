@@ -109,6 +109,17 @@ class Service(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # A bad policy would otherwise only surface mid-rollout, in the worker.
+        from django.core.exceptions import ValidationError
+
+        from dashboard.rollout import validate_policy
+
+        try:
+            validate_policy(self.failfast_policy or {})
+        except ValueError as exc:
+            raise ValidationError({"failfast_policy": str(exc)}) from exc
+
 
 class ReleaseQuerySet(models.QuerySet["Release"]):
     def active(self) -> ReleaseQuerySet:

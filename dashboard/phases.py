@@ -6,31 +6,21 @@ driving. Outside calls go through the adapters; state moves only via services.tr
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard import connections, failure, rollout, services, states
+from dashboard import connections, rollout, services, states
 from dashboard.adapters.kube import CHANGE_CAUSE
 from dashboard.adapters.types import BuildInfo, image_ref
 from dashboard.models import Release
-
-log = logging.getLogger(__name__)
+from dashboard.recovery import ROLLOUT_POLL, container_image, fail, report_progress, save
 
 BUILD_POLL = 0.25  # Cloud Build reads are cheap; a finished build is noticed quickly
-ROLLOUT_POLL = 0.25
 VERIFY_GAP = 0.05  # between consecutive health probes of one verification round
 LOG_CHUNK = 8000  # characters of build log kept per timeline event
-
-
-def _save(release: Release, **fields: Any) -> None:
-    Release.objects.filter(pk=release.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(release, name, value)
 
 
 def change_cause(release: Release) -> str:
@@ -70,7 +60,7 @@ def step_building(release: Release) -> float | None:
             )
             return 0
         info = cb.start_build(connections.build_spec(release), release.commit_sha, release.tag)
-        _save(release, build_id=info.id)
+        save(release, build_id=info.id)
         services.record_event(release, "build", f"build {info.id} started",
                               {"build_id": info.id, "log_url": info.log_url},
                               publish_type="release.event")
@@ -129,17 +119,10 @@ def _report_steps(release: Release, info: BuildInfo) -> None:
                 release, "build.step", f"step {s['id'] or s['name']}: {s['status']}{took}", s,
                 publish_type="build.step",
             )
-    _save(release, build_steps=steps)
+    save(release, build_steps=steps)
 
 
 # --- deploying -----------------------------------------------------------------------------
-
-def _container_image(dep: dict[str, Any], container: str) -> str:
-    for c in dep["spec"]["template"]["spec"].get("containers", []):
-        if c.get("name") == container:
-            return str(c.get("image", ""))
-    return ""
-
 
 def step_deploying(release: Release) -> float | None:
     svc = release.service
@@ -148,16 +131,16 @@ def step_deploying(release: Release) -> float | None:
     now = timezone.now()
     if release.patched_at is None:
         if release.revision_before is None:
-            _save(release, revision_before=rollout.revision_of(dep),
-                  image_before=_container_image(dep, svc.container))
+            save(release, revision_before=rollout.revision_of(dep),
+                  image_before=container_image(dep, svc.container))
         cause = change_cause(release)
         annotations = dep["metadata"].get("annotations") or {}
         # A re-run (the worker died after patching) must never patch a second time.
-        if not (_container_image(dep, svc.container) == release.image
+        if not (container_image(dep, svc.container) == release.image
                 and annotations.get(CHANGE_CAUSE) == cause):
             kube.set_image(svc.namespace, svc.deployment, svc.container, release.image, cause)
         deadline = now + timedelta(seconds=svc.rollout_timeout_seconds)
-        _save(release, patched_at=now, deadline_at=deadline)
+        save(release, patched_at=now, deadline_at=deadline)
         services.record_event(release, "rollout", f"set image {release.image}",
                               {"image": release.image, "change_cause": cause,
                                "revision_before": release.revision_before},
@@ -165,7 +148,7 @@ def step_deploying(release: Release) -> float | None:
         return ROLLOUT_POLL
     rs = kube.replicasets(svc.namespace, dep)
     prog = rollout.progress(dep, rs)
-    _report_progress(release, prog)
+    report_progress(release, prog)
     if prog.done:
         services.transition(release, states.VERIFYING, message=prog.message.strip(),
                             fields={"revision_after": prog.revision})
@@ -182,7 +165,7 @@ def step_deploying(release: Release) -> float | None:
             pods, events, rollout.merge_policy(svc.failfast_policy), sightings, now,
             pod_template_hash=prog.pod_template_hash,
         )
-        _save(release, sightings=sightings)
+        save(release, sightings=sightings)
         if fatal:
             fail(release, fatal=fatal, pods=pods, events=events, progress=prog)
             return 0  # rolling back, if the Service says so
@@ -190,20 +173,6 @@ def step_deploying(release: Release) -> float | None:
         fail(release, progress=prog, timeout_seconds=svc.rollout_timeout_seconds)
         return 0  # rolling back, if the Service says so
     return ROLLOUT_POLL
-
-
-def _report_progress(release: Release, prog: rollout.Progress) -> None:
-    view = {"desired": prog.desired, "updated": prog.updated, "ready": prog.ready,
-            "available": prog.available, "revision": prog.revision, "paused": prog.paused,
-            "message": prog.message.strip()}
-    if view == release.last_progress:
-        return
-    _save(release, last_progress=view)
-    services.record_event(
-        release, "rollout",
-        f"desired {prog.desired} updated {prog.updated} ready {prog.ready} "
-        f"available {prog.available}: {view['message']}", view, publish_type="rollout.progress",
-    )
 
 
 # --- verifying -----------------------------------------------------------------------------
@@ -238,95 +207,3 @@ def step_verifying(release: Release) -> float | None:
             f"within {svc.verify_window_seconds} s (last answer {status}: {body[:200]})"))
         return 0  # rolling back, if the Service says so
     return ROLLOUT_POLL  # not healthy yet: probe again soon
-
-
-# --- rolling back --------------------------------------------------------------------------
-
-def step_rolling_back(release: Release) -> float | None:
-    svc = release.service
-    if release.patched_at is None:
-        services.transition(release, states.ROLLED_BACK,
-                            message="nothing to undo: the Deployment was never changed")
-        return None
-    kube = connections.kube(svc.cluster)
-    dep = kube.deployment(svc.namespace, svc.deployment)
-    now = timezone.now()
-    if release.undo_sent_at is None:
-        if dep["spec"].get("paused"):
-            kube.resume(svc.namespace, svc.deployment)  # undo refuses a paused Deployment
-        if _container_image(dep, svc.container) != release.image_before:
-            from dashboard.adapters.errors import AdapterError
-
-            cause = f"rollback of release {release.pk} to revision {release.revision_before}"
-            try:
-                kube.undo(svc.namespace, svc.deployment, release.revision_before, cause)
-            except AdapterError as exc:
-                if exc.retryable or not release.image_before:
-                    raise
-                # The revision left the history: put the previous image back instead.
-                kube.set_image(svc.namespace, svc.deployment, svc.container,
-                               release.image_before, cause)
-        _save(release, undo_sent_at=now,
-              deadline_at=now + timedelta(seconds=svc.rollout_timeout_seconds))
-        services.record_event(release, "rollout", f"rolling back to revision "
-                              f"{release.revision_before} ({release.image_before})",
-                              {"revision": release.revision_before,
-                               "image": release.image_before}, publish_type="release.event")
-        return ROLLOUT_POLL
-    prog = rollout.progress(dep, kube.replicasets(svc.namespace, dep))
-    _report_progress(release, prog)
-    if prog.done:
-        services.transition(release, states.ROLLED_BACK,
-                            message=f"rolled back to revision {release.revision_before}")
-        return None
-    if release.deadline_at and now > release.deadline_at:
-        services.transition(release, states.FAILED, message=(
-            f"the rollback did not finish within {svc.rollout_timeout_seconds} s: "
-            f"{prog.message.strip()}"))
-        return None
-    return ROLLOUT_POLL
-
-
-# --- failing -------------------------------------------------------------------------------
-
-def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = None,
-         progress: rollout.Progress | None = None, timeout_seconds: int | None = None,
-         reason: str = "", code: str = "") -> None:
-    """Gather the facts, store the failure summary, fail (and maybe roll back)."""
-    svc = release.service
-    logs: dict[str, list[str]] = {}
-    if release.patched_at is not None:
-        kube = connections.kube(svc.cluster)
-        try:
-            if pods is None:
-                dep = kube.deployment(svc.namespace, svc.deployment)
-                pods = kube.pods(svc.namespace, dep["spec"].get("selector") or {})
-            if events is None:
-                events = kube.events(svc.namespace, since=release.patched_at)
-            target = failure.log_target(fatal, [
-                p for p in pods if not progress or not progress.pod_template_hash
-                or (p["metadata"].get("labels") or {}).get(rollout.HASH_LABEL)
-                == progress.pod_template_hash])
-            if target:
-                logs[f"{target[0]}/{target[1]}"] = kube.recent_logs(svc.namespace, *target)
-        except Exception:
-            # The summary is best-effort: failing (and rolling back) must not wait on it.
-            log.warning("release %s: could not gather failure facts", release.pk, exc_info=True)
-    elif release.build_id:
-        chunks = (
-            release.events.filter(kind="build.log").order_by("-seq")
-            .values_list("message", flat=True)[:20]
-        )
-        logs["build"] = "".join(reversed(list(chunks))).splitlines()
-    previous = (
-        Release.objects.for_service(svc).succeeded().filter(id__lt=release.pk)
-        .order_by("-id").first()
-    )
-    summary = failure.build_summary(
-        fatal=fatal, pods=pods or (), events=events or (), logs=logs,
-        commit_from=previous.commit_sha if previous else "", commit_to=release.commit_sha,
-        digest_from=previous.image_digest if previous else "", digest_to=release.image_digest,
-        progress=progress, deployment=svc.deployment, timeout_seconds=timeout_seconds,
-        reason=reason, code=code,
-    )
-    services.fail_release(release, summary)

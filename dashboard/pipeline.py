@@ -91,7 +91,7 @@ def advance(release_id: int, tick: int) -> None:
 
 
 def _outside_error(release_id: int, exc: AdapterError) -> float | None:
-    import dashboard.phases as phases
+    import dashboard.recovery as recovery
     from dashboard import services
 
     release = Release.objects.select_related("service__cluster").get(pk=release_id)
@@ -103,7 +103,7 @@ def _outside_error(release_id: int, exc: AdapterError) -> float | None:
     if release.state == states.ROLLING_BACK:
         services.transition(release, states.FAILED, message=f"rollback failed: {exc}")
         return None
-    phases.fail(release, reason=f"{exc}", code="OutsideError")
+    recovery.fail(release, reason=f"{exc}", code="OutsideError")
     return 0
 
 
@@ -111,12 +111,13 @@ def step(release: Release) -> float | None:
     """Dispatch on state; return seconds until the next step (a step that ends the release
     returns None, one that fails it returns 0: a rollback may follow)."""
     import dashboard.phases as phases
+    import dashboard.recovery as recovery
 
     handler = {
         states.BUILDING: phases.step_building,
         states.DEPLOYING: phases.step_deploying,
         states.VERIFYING: phases.step_verifying,
-        states.ROLLING_BACK: phases.step_rolling_back,
+        states.ROLLING_BACK: recovery.step_rolling_back,
     }.get(release.state)
     return handler(release) if handler else None
 

@@ -170,3 +170,13 @@ def test_it_lists_visible_services_in_one_query(plain_service, users, django_ass
     with django_assert_num_queries(3):  # the user's permissions (2, cached after), the list
         names = [s.name for s in Service.objects.visible_to(users.alice)]
     assert names == ["license-api"]
+
+
+def test_it_refuses_an_unknown_fail_fast_policy(plain_service):
+    from django.core.exceptions import ValidationError
+
+    plain_service.failfast_policy = {"CrashLoopBackOff": "sometimes"}
+    with pytest.raises(ValidationError, match="CrashLoopBackOff"):
+        plain_service.full_clean()
+    plain_service.failfast_policy = {"ImagePullBackOff": {"after_seconds": 60}}
+    plain_service.full_clean()
