@@ -70,11 +70,10 @@ def test_it_wakes_the_pipeline_when_its_service_changes(live, tmp_path):
     worker = start_celery_worker(tmp_path, "live-wake", concurrency=1)
     live.procs.append(worker)  # stopped with the rest
     try:
-        live.start_watcher()
         time.sleep(2.0)
-        before = Release.objects.get(pk=release.pk).tick
-        set_image(live.sandbox, "wake1")
-        live.wait_for(lambda: Release.objects.get(pk=release.pk).tick > before, 20,
+        assert Release.objects.get(pk=release.pk).tick == 7  # nothing drives it
+        live.start_watcher()  # its first rows for the Service are a change: wake-up
+        live.wait_for(lambda: Release.objects.get(pk=release.pk).tick > 7, 20,
                       "the watcher to wake the release's driver")
     finally:
         worker.stop()
@@ -97,3 +96,31 @@ def test_it_accepts_a_resume_message_on_the_release_stream(live):
 
     got = asyncio.run(main())
     assert got[0]["seq"] == 1
+
+
+def test_it_shows_the_active_releases_pipeline_messages_on_the_service_page(live):
+    from dashboard import streams
+
+    release = _active_release(live.service)
+    live.start_watcher()
+    url = live.url(f"/ws/services/{live.service.name}/")
+
+    async def main() -> View:
+        view = View()
+        async with await connect(url, live.cookie) as ws:
+            await read_until(ws, view, lambda v: v.snapshots == 1, 10)
+            assert view.messages[0]["data"]["release"]["id"] == release.pk
+            await asyncio.to_thread(streams.publish, f"release:{release.pk}", "build.step",
+                                    {"step": "docker build", "status": "WORKING"})
+            await asyncio.to_thread(streams.publish, f"release:{release.pk}", "podlog",
+                                    {"pod": "p", "lines": ["not for the service page"]})
+            await asyncio.to_thread(streams.publish, f"release:{release.pk}", "build.log",
+                                    {"lines": ["Step 1/5"]})
+            await read_until(ws, view, lambda v: any(
+                m["type"] == "build.log" for m in v.live()), 15)
+        return view
+
+    view = asyncio.run(main())
+    copied = [m for m in view.live() if m["type"] in ("build.step", "build.log", "podlog")]
+    assert [m["type"] for m in copied] == ["build.step", "build.log"]
+    assert all(m["data"]["release"] == release.pk for m in copied)
