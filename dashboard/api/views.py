@@ -3,7 +3,7 @@ no deploy logic lives here."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -54,7 +54,11 @@ def _since(request: Request) -> datetime | None:
         return None
     try:
         value = parse_datetime(raw)
-    except ValueError:
+        if value is not None:
+            # Normalise to UTC: databases accept narrower UTC offsets than ISO 8601 allows
+            # (PostgreSQL refuses "-23:20"), and a naive time is read as UTC.
+            value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         value = None
     if value is None:
         raise exceptions.ValidationError({"since": ["Use an ISO 8601 date-time."]})
