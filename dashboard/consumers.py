@@ -5,14 +5,16 @@ scope (`Authorization: Bearer <token>` header, for non-browser clients). Refusal
 after accept() as close codes, so the page can say why: 4401 not signed in, 4403 not allowed,
 4404 no such service/release.
 
-Fan-out: the process's hub (dashboard/watch/hub.py) receives each group message once and hands
-it to this connection's own queue, drained by its own task, so a slow viewer only slows itself.
+Fan-out: the process's hub (dashboard/watch/hub.py) tails the streams' replay logs once per
+web process and hands each message to this connection: an idle, up-to-date viewer gets the
+pre-built frame written with the hub's next batch; otherwise the message goes to this
+connection's own bounded queue, drained by its own task, so a slow viewer only slows itself.
 
 Ordering: each connection delivers a gapless, duplicate-free run of seq numbers. It joins the
-stream before reading the replay or the snapshot; live messages at or below what it already
-sent are dropped; a live message that skips ahead (the channel layer dropped one for this
-connection, or two publishers' messages crossed) is filled from the replay log first; if the
-log no longer has them the connection gets a fresh snapshot. Resume: `?since=<seq>` on the
+hub before reading the replay or the snapshot; live messages at or below what it already
+sent are dropped; a live message that skips ahead (its queue overflowed, or its socket was
+not writable at a flush) is filled from the replay log first; if the log no longer has them
+the connection gets a fresh snapshot. Resume: `?since=<seq>` on the
 URL, or a {"resume": <seq>} message.
 """
 

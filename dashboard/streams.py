@@ -86,6 +86,8 @@ def since(stream: str, seq: int) -> list[dict[str, Any]] | None:
 
 
 # --- Row streams (live-stream watcher) -----------------------------------------------------
+# Note: the live WebSocket consumers read the replay logs (dashboard/watch/hub.py), one XREAD
+# per web process; the Channels group_send above is kept for any other group member.
 # The watcher publishes *rows* (a pod, an event, the rollout): each has a key within its
 # stream and a digest of its normalised content. One script compares the digest with the last
 # one published for that key, and only when it differs assigns the next seq, appends to the
