@@ -3,6 +3,7 @@ generated requests (bounded) never get a server error."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -74,7 +75,9 @@ def test_it_never_answers_5xx_to_generated_requests(live_server: Any, fresh_sand
         seen.append(operation.label)
 
         @given(case=operation.as_strategy(generation_mode=generation))
+        # Derandomised so CI is reproducible; set SCHEMA_FUZZ_RANDOM=1 to explore new inputs.
         @settings(max_examples=20, deadline=None, database=None,
+                  derandomize=not os.environ.get("SCHEMA_FUZZ_RANDOM"),
                   suppress_health_check=list(HealthCheck))
         def fuzz(case: Any) -> None:
             case.call_and_validate(base_url=live_server.url, headers=headers,
