@@ -107,8 +107,11 @@ class Hub:
                     log.warning("live hub: read failed", exc_info=True)
                     await asyncio.sleep(0.5)
                     continue
+                if not batch:
+                    await self._check_positions(client)
+                    continue
                 dirty: set[Member] = set()
-                for key, entries in batch or []:
+                for key, entries in batch:
                     stream = key.split(":", 2)[2]
                     for entry_id, fields in entries:
                         if stream in self.positions:
@@ -122,6 +125,14 @@ class Hub:
         finally:
             with contextlib.suppress(Exception):
                 await client.aclose()
+
+    async def _check_positions(self, client: aioredis.Redis) -> None:
+        """A quiet stream whose counter is behind our position was reset (Redis lost its
+        data): read it from the start again, or nothing new would ever match."""
+        for stream, pos in list(self.positions.items()):
+            seq = int(await client.get(streams._keys(stream)[0]) or 0)
+            if seq < int(pos.split("-")[0]):
+                self.positions[stream] = "0-0"
 
     def _deliver(self, stream: str, text: str, dirty: set[Member]) -> None:
         members = self.members.get(stream)
