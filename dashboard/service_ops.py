@@ -59,6 +59,7 @@ def unlock_service(*, service: Service | str, actor: Any, via: str, reason: str 
     svc = _service(service)
     _require(permissions.can_lock, actor, via, svc, "unlock")
     with transaction.atomic():
+        Service.objects.select_for_update().get(pk=svc.pk)  # lock order: Service first
         lock = Lock.objects.select_for_update().filter(service=svc).first()
         if lock is None:
             raise Conflict(f"{svc.name} is not locked")
@@ -106,7 +107,7 @@ def resume_service(*, service: Service | str, actor: Any, via: str, reason: str 
         raise Unavailable(f"could not resume {svc.deployment}: {exc}") from exc
     with transaction.atomic():
         now = timezone.now()
-        locked = Service.objects.select_for_update().get(pk=svc.pk)
+        locked = Service.objects.select_for_update().get(pk=svc.pk)  # Service before releases
         paused_for = (now - locked.paused_at) if locked.paused_at else None
         Service.objects.filter(pk=svc.pk).update(paused=False, paused_at=None)
         svc.paused, svc.paused_at = False, None

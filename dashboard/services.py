@@ -98,6 +98,10 @@ def transition(release: Release, to_state: str, *, actor: Any = None, via: str =
     with the state change (e.g. failure_summary).
     """
     with transaction.atomic():
+        # Lock order everywhere: Service row, then release rows, then the audit chain (held
+        # to commit). Taking the Service first here keeps a release that ends (and starts the
+        # next) from deadlocking with a request for the same Service.
+        Service.objects.select_for_update().filter(pk=release.service_id).values_list("pk").first()
         locked = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
         from_state = locked.state
         if not states.can_transition(from_state, to_state):
@@ -295,6 +299,9 @@ def cancel_release(*, release: Release | int, actor: Any, via: str, reason: str 
     rel.refresh_from_db()
     _require(permissions.can_deploy, actor, via, rel.service, "cancel releases of")
     with transaction.atomic():
+        # Service row first (the lock order transition() documents), then the audit chain.
+        Service.objects.select_for_update().filter(pk=rel.service_id).values_list("pk").first()
+        rel.refresh_from_db()
         audit.append(actor=actor_name(actor, via), via=via, action="release.cancel",
                      service=rel.service.name, release_id=rel.pk, reason=reason,
                      payload={"state": rel.state})

@@ -107,3 +107,44 @@ def test_it_survives_cloud_build_and_kubernetes_chaos(service, worker, settle, f
     assert release.state == states.SUCCEEDED, release.failure_summary
     assert len(_builds_of(fresh_sandbox, SHA["good"])) == 1  # retries never doubled a build
     assert audit.verify()[1] is None
+
+
+def test_it_never_deadlocks_when_a_release_ends_as_another_is_requested(
+        plain_service, require_postgres):
+    from config.celery import app
+
+    errors = []
+    for round_ in range(8):
+        active = Release.objects.active().first() or services.request_release(
+            service=plain_service, commit=f"{round_:02x}" + "a" * 38, actor=None, via="cli")
+        barrier = threading.Barrier(3)
+
+        def cancel(release=active, barrier=barrier):
+            try:
+                barrier.wait()
+                services.cancel_release(release=release.pk, actor=None, via="cli")
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        def request(i, barrier=barrier, round_=round_):
+            try:
+                barrier.wait()
+                services.request_release(service="license-api", commit=f"{round_:02x}{i}" + "b" * 37,
+                                         actor=None, via="cli")
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=cancel),
+                   *(threading.Thread(target=request, args=(i,)) for i in range(2))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert Release.objects.active().count() == 1, (errors, list(Release.objects.values_list("id", "state")))
+    app.control.purge()
+    assert errors == []
+    assert audit.verify()[1] is None
