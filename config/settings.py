@@ -139,7 +139,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL}],
+            # No socket timeout: the layer's own blocking reads last 5 s, redis-py's default
+            # timeout is also 5 s, and a quiet consumer would otherwise crash on the tie.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
             # A browser that stops reading must not hold back the others: per-channel
             # capacity bounds what is queued for it, and stale messages expire quickly.
             "capacity": env_int("CHANNEL_CAPACITY", 500, minimum=10),

@@ -5,7 +5,7 @@ role=${1:-web}
 [ $# -gt 0 ] && shift
 case "$role" in
   web)
-    exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --lifespan off --proxy-headers "$@" ;;
+    exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --lifespan off --ws websockets-sansio --proxy-headers "$@" ;;
   licenseapi)
     export APP_ROLE=licenseapi
     exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --lifespan off --proxy-headers --workers "${WEB_CONCURRENCY:-2}" "$@" ;;
