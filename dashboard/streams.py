@@ -1,6 +1,7 @@
 """Live messages: every message on a stream (`service:<name>`, `release:<id>`) gets the next
-sequence number of that stream, is kept in a bounded Redis stream for replay, and is sent to
-the Channels group of the same name. Consumers resume from a sequence number.
+sequence number of that stream and is appended to a bounded Redis stream. That log is the
+fan-out: each web process tails it once (dashboard/watch/hub.py) for all its viewers, and
+reconnecting viewers resume from it by sequence number.
 
 Message shape: {"stream": str, "seq": int, "type": str, "at": float, "data": {...}}.
 """
@@ -9,13 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from typing import Any
 
 import redis
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -44,26 +42,18 @@ def client() -> redis.Redis:
     return _client
 
 
-def group_name(stream: str) -> str:
-    # Channels group names allow only ASCII alphanumerics, hyphens, underscores and periods.
-    return "live." + re.sub(r"[^A-Za-z0-9_.-]", "_", stream)
-
-
 def _keys(stream: str) -> tuple[str, str]:
     return f"live:seq:{stream}", f"live:log:{stream}"
 
 
 def publish(stream: str, type_: str, data: dict[str, Any]) -> dict[str, Any] | None:
-    """Append a message to `stream` and fan it out. Never raises: live views are best-effort
-    (a client that misses a message resumes from the replay log or a fresh snapshot)."""
+    """Append a message to `stream`; its viewers read it from there. Never raises: live views
+    are best-effort (a client that misses a message resumes from the log or a snapshot)."""
     message = {"stream": stream, "seq": 0, "type": type_, "at": time.time(), "data": data}
     body = json.dumps(message, separators=(",", ":"), default=str)
     try:
         _seq, stored = client().eval(_PUBLISH, 2, *_keys(stream), body, REPLAY_LENGTH)
         message = json.loads(stored)
-        async_to_sync(get_channel_layer().group_send)(
-            group_name(stream), {"type": "live.message", "message": message}
-        )
         return message
     except Exception:
         log.warning("could not publish %s on %s", type_, stream, exc_info=True)
@@ -86,8 +76,6 @@ def since(stream: str, seq: int) -> list[dict[str, Any]] | None:
 
 
 # --- Row streams (live-stream watcher) -----------------------------------------------------
-# Note: the live WebSocket consumers read the replay logs (dashboard/watch/hub.py), one XREAD
-# per web process; the Channels group_send above is kept for any other group member.
 # The watcher publishes *rows* (a pod, an event, the rollout): each has a key within its
 # stream and a digest of its normalised content. One script compares the digest with the last
 # one published for that key, and only when it differs assigns the next seq, appends to the
@@ -158,12 +146,6 @@ def publish_row(stream: str, type_: str, data: dict[str, Any], *, key: str = "",
     if int(seq) <= 0:
         return None
     message: dict[str, Any] = json.loads(stored)
-    try:
-        async_to_sync(get_channel_layer().group_send)(
-            group_name(stream), {"type": "live.message", "message": message}
-        )
-    except Exception:
-        log.warning("could not fan out %s on %s", type_, stream, exc_info=True)
     return message
 
 

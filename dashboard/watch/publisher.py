@@ -1,16 +1,15 @@
-"""The watcher's publishing thread: one asyncio loop with one Redis client and one channel
-layer, fed by the watch threads through a queue.
+"""The watcher's publishing thread: one asyncio loop with one Redis client, fed by the watch
+threads through a queue.
 
 Watch threads never wait on Redis or on viewers: `submit()` only enqueues. Items are
-published in order (seq order equals fan-out order for the watcher's messages). `group_send`
-queues each message on every viewer's own channel, so a slow viewer only fills its own
-queue. Publishing is fenced by the lease: after it is lost nothing more goes out.
+published in order. Viewers read the messages from the streams' replay logs (each web
+process tails them once, dashboard/watch/hub.py), so a slow viewer holds back nobody here.
+Publishing is fenced by the lease: after it is lost nothing more goes out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from dashboard import streams
@@ -67,7 +65,6 @@ class Publisher(threading.Thread):
             settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5, decode_responses=True
         )
         self.script = self.redis.register_script(streams._PUBLISH_ROW)
-        self.layer = get_channel_layer()
         self.ready.set()
         while True:
             item = await self.queue.get()
@@ -86,7 +83,7 @@ class Publisher(threading.Thread):
         keys, args = streams.row_args(item.stream, item.type, item.data, key=item.key,
                                       digest=item.digest, mode=item.mode,
                                       fence=self.lease.fence())
-        seq, body = await self.script(keys=keys, args=args)
+        seq, _body = await self.script(keys=keys, args=args)
         if int(seq) < 0:
             self.lease.valid_until = 0.0  # fenced: someone else leads now
             if self.on_failed is not None:
@@ -94,11 +91,7 @@ class Publisher(threading.Thread):
             return
         if int(seq) == 0:
             return  # unchanged (another watcher instance published it already)
-        message = json.loads(body)
         self.published += 1
-        await self.layer.group_send(
-            streams.group_name(item.stream), {"type": "live.message", "message": message}
-        )
         if item.wake is not None:
             self._wake(item.wake)
 
