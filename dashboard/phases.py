@@ -32,14 +32,12 @@ def change_cause(release: Release) -> str:
 # --- building ------------------------------------------------------------------------------
 
 def _reusable_digest(release: Release) -> str | None:
-    """An image already built for this Service and commit (ours, else Cloud Build's)."""
-    earlier = (
-        Release.objects.for_service(release.service)
-        .filter(commit_sha=release.commit_sha).exclude(pk=release.pk).exclude(image_digest="")
-        .order_by("-id").values_list("image_digest", flat=True).first()
-    )
-    if earlier:
-        return earlier
+    """The digest of an earlier successful build of this commit for this Service's image.
+
+    Asked of Cloud Build, not of our own release rows: Cloud Build knows what it pushed
+    and still has, while a digest remembered here may name an image since deleted (or a
+    registry that was reset), which would only fail later, at image pull.
+    """
     svc = release.service
     return connections.builder().find_successful_digest(
         svc.gcp_project, release.commit_sha, svc.image_repository

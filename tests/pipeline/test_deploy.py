@@ -38,3 +38,16 @@ def test_it_fails_a_bad_build_without_touching_the_cluster(service, worker, sett
     assert "build" in release.failure_summary["reason"].lower()
     assert release.patched_at is None
     assert deployment(fresh_sandbox)["metadata"]["generation"] == before
+
+
+def test_it_reuses_an_earlier_build_of_the_same_commit(service, worker, settle, fresh_sandbox):
+    from dashboard.adapters.cloudbuild import CloudBuildAdapter
+
+    first = services.request_release(service=service, commit=SHA["good"], actor=None, via="cli")
+    first = settle(first, [states.SUCCEEDED], timeout=90)
+    again = services.request_release(service=service, commit=SHA["good"], actor=None, via="cli")
+    again = settle(again, states.TERMINAL, timeout=90)
+    assert again.state == states.SUCCEEDED
+    assert again.build_id == "" and again.image == first.image
+    cb = CloudBuildAdapter(endpoint=fresh_sandbox.cloudbuild_url)
+    assert len(cb.list_builds("sandbox", f'substitutions.COMMIT_SHA="{SHA["good"]}"')) == 1
