@@ -8,9 +8,7 @@ Each test gets its own lease key and its own Service name, so it shares Redis sa
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -21,38 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.worker import ROOT, worker_env
+from tests.plugins.worker import Proc, free_port, worker_env
 
 os.environ.setdefault("LIVE_LEASE_KEY", f"live:test:leader:{uuid.uuid4().hex[:8]}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Proc:
-    def __init__(self, args: list[str], log: Path, env: dict[str, str]) -> None:
-        self.log = log
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log.open("wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
 @dataclass

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,13 +53,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.plugins.worker import ROOT, free_port
 
 
 @dataclass

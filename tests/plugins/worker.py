@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,10 +40,19 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-class Worker:
-    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
-        self.proc = proc
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Proc:
+    """A child process in its own session (so its children die with it), logging to a file."""
+
+    def __init__(self, args: list[str], log: Path, env: dict[str, str]) -> None:
         self.log = log
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log.open("wb"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
 
     def kill(self) -> None:
         """SIGKILL, as an OOM kill or a lost node would: no chance to ack or clean up."""
@@ -62,28 +72,30 @@ class Worker:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+Worker = Proc  # a Celery worker is one of those
+
+
 def start_celery_worker(tmp_dir: Path, name: str = "w1", extra_env: dict[str, str] | None = None,
                         concurrency: int = 2) -> Worker:
     from config.celery import app
 
     log = tmp_dir / f"celery-{name}.log"
     env = {**worker_env(), **(extra_env or {})}
-    proc = subprocess.Popen(
+    worker = Proc(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
          "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip",
          "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
+        log, env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"celery worker exited: {log.read_text()[-2000:]}")
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited: {worker.output()[-2000:]}")
         replies = app.control.ping(destination=[f"{name}@{os.uname().nodename}"], timeout=0.5)
         if replies:
-            return Worker(proc, log)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError(f"celery worker did not answer a ping in 30 s: {log.read_text()[-2000:]}")
+            return worker
+    worker.kill()
+    raise RuntimeError(f"celery worker did not answer a ping in 30 s: {worker.output()[-2000:]}")
 
 
 @pytest.fixture
