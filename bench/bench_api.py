@@ -15,42 +15,20 @@ import asyncio
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+from bench.common import PY, ROOT, free_port, percentile, wait_http
+
 RATE = 50  # requests per second: the target rate
 BASELINE_RATE = 10  # for comparison: the same path well below saturation
 WARMUP_SECONDS = 3.0
 SECONDS = 15.0
 TARGET_P99_MS = 50.0
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def _wait_http(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 async def _drive(url: str, token: str, rate: float, seconds: float) -> tuple[list[float], dict[int, int]]:
@@ -96,12 +74,6 @@ def _load(url: str, token: str, rate: float, seconds: float) -> tuple[list[float
     return result
 
 
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    return values[min(len(values) - 1, int(p * len(values)))] * 1000
-
-
 def run() -> str:
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     redis_sock = tmp / "redis.sock"
@@ -133,13 +105,13 @@ def run() -> str:
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         ).stdout
         token = out.strip().splitlines()[-1].split()[-1]
-        port = _free_port()
+        port = free_port()
         procs.append(subprocess.Popen(
             [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
              "--workers", "1", "--no-access-log", "--log-level", "warning", "--lifespan", "off"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
         ))
-        _wait_http(f"http://127.0.0.1:{port}/healthz", 60)
+        wait_http(f"http://127.0.0.1:{port}/healthz", 60)
         url = f"http://127.0.0.1:{port}/api/v1/releases/"
         _load(url, token, 10, WARMUP_SECONDS)
         results = {rate: _load(url, token, rate, SECONDS) for rate in (BASELINE_RATE, RATE)}
@@ -156,10 +128,10 @@ def run() -> str:
         other = {k: v for k, v in statuses.items() if k != 202}
         rows.append(
             f"| {rate} | {sum(statuses.values())} | {len(lat)} | {other or '-'} | "
-            f"{_pct(lat, 0.50):.1f} | {_pct(lat, 0.90):.1f} | {_pct(lat, 0.99):.1f} | "
+            f"{percentile(lat, 50) * 1000:.1f} | {percentile(lat, 90) * 1000:.1f} | {percentile(lat, 99) * 1000:.1f} | "
             f"{lat[-1] * 1000 if lat else float('nan'):.1f} |")
     lat = results[RATE][0]
-    p99 = _pct(lat, 0.99)
+    p99 = percentile(lat, 99) * 1000
     verdict = "meets" if p99 <= TARGET_P99_MS and len(lat) == sum(results[RATE][1].values()) else "MISSES"
     load = os.getloadavg()[0]
     return (

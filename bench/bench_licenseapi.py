@@ -14,42 +14,19 @@ import asyncio
 import json
 import multiprocessing
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+from bench.common import PY, ROOT, free_port, percentile, wait_http
+
 WORKERS = 1  # 2 CPUs here: one for the server, one for the load generator
 CONNECTIONS = 16
 ROUND_SECONDS = 4.0
 ROUNDS = 3  # per target, alternating, so drift affects both alike
 MAX_REQUESTS_PER_ROUND = 200_000
 TARGET_RATIO = 0.6
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def _wait_http(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:  # 127.0.0.1 only
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 async def _drive(url: str, body: bytes, seconds: float, cap: int) -> tuple[list[float], int, float]:
@@ -93,12 +70,6 @@ def _round(url: str, body: bytes, seconds: float) -> tuple[list[float], int, flo
     return result
 
 
-def _pct(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))] * 1000
-
-
 def run() -> str:
     tmp = Path(tempfile.mkdtemp(prefix="bench-licenseapi-"))
     # SQLite: the project's settings keep PostgreSQL connections open for 60 s, which under
@@ -139,13 +110,13 @@ def run() -> str:
         key = subprocess.run(
             [PY, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True, capture_output=True, text=True
         ).stdout.strip().splitlines()[-1]
-        port = _free_port()
+        port = free_port()
         procs.append(subprocess.Popen(
             [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
              "--workers", str(WORKERS), "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115 (lives as long as the server)
         ))
-        _wait_http(f"http://127.0.0.1:{port}/health/ready", 60)
+        wait_http(f"http://127.0.0.1:{port}/health/ready", 60)
         body = json.dumps({"key": key}).encode()
         targets = {
             "bare Django JSON view": f"http://127.0.0.1:{port}/bench/bare/",
@@ -174,8 +145,8 @@ def run() -> str:
         lat.sort()
         rps[name] = len(lat) / elapsed if elapsed else 0.0
         rows.append(
-            f"| {name} | {len(lat)} | {err} | {rps[name]:.0f} | {_pct(lat, 0.50):.2f} | "
-            f"{_pct(lat, 0.99):.2f} | {lat[-1] * 1000 if lat else float('nan'):.2f} |"
+            f"| {name} | {len(lat)} | {err} | {rps[name]:.0f} | {percentile(lat, 50) * 1000:.2f} | "
+            f"{percentile(lat, 99) * 1000:.2f} | {lat[-1] * 1000 if lat else float('nan'):.2f} |"
         )
     ratio = rps["POST validate"] / rps["bare Django JSON view"] if rps["bare Django JSON view"] else 0.0
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"

@@ -26,24 +26,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from bench.common import PY, ROOT, free_port, percentile
+
 VIEWERS = tuple(int(n) for n in os.environ.get("BENCH_LIVE_VIEWERS", "1,100,500").split(","))
 PER_PROCESS = 125
 SPEED = os.environ.get("BENCH_LIVE_SPEED", "1")
 RV = re.compile(r'"rv":"(\d+)"')
 AT = re.compile(r'"at":([0-9.]+)')  # the message's publish time (the first "at")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _http(url: str, body: Any = None, method: str | None = None,
@@ -212,7 +201,7 @@ def run() -> str:
     redis_bin = str(ROOT / ".venv" / "bin" / "redis-server")
     if not Path(redis_bin).exists():
         redis_bin = "redis-server"
-    kube_port, cb_port, web_port = _free_port(), _free_port(), _free_port()
+    kube_port, cb_port, web_port = free_port(), free_port(), free_port()
     kube_url = f"http://127.0.0.1:{kube_port}"
     kubeconfig = tmp / "kubeconfig"
     env = {
@@ -280,13 +269,13 @@ def run() -> str:
         lat = r["lat"]
         watches = sum(r["during"].values())
         rows.append(
-            f"| {r['n']} | {len(lat)} | {_pct(lat, 50):.1f} | {_pct(lat, 99):.1f} | "
-            f"{max(lat):.1f} | {_pct(r['upstream'], 50):.1f} / {_pct(r['upstream'], 99):.1f} | "
-            f"{_pct(r['fanout'], 50):.1f} / {_pct(r['fanout'], 99):.1f} | {watches} ({', '.join(f'{k} {v}' for k, v in sorted(r['during'].items()))}) |"
+            f"| {r['n']} | {len(lat)} | {percentile(lat, 50):.1f} | {percentile(lat, 99):.1f} | "
+            f"{max(lat):.1f} | {percentile(r['upstream'], 50):.1f} / {percentile(r['upstream'], 99):.1f} | "
+            f"{percentile(r['fanout'], 50):.1f} / {percentile(r['fanout'], 99):.1f} | {watches} ({', '.join(f'{k} {v}' for k, v in sorted(r['during'].items()))}) |"
         )
     one, many = results[0], results[-1]
     same = sum(one["during"].values()) == sum(many["during"].values())
-    p99 = _pct(many["lat"], 99)
+    p99 = percentile(many["lat"], 99)
     return (
         "## Live stream: WebSocket fan-out during a rollout\n\n"
         "One Service (the sandbox's license-api, 3 replicas, sandbox `--speed "

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,19 +21,9 @@ from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, free_port, percentile
+
 CHANGES = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -162,14 +151,14 @@ async def _run(url: str, pid: int) -> dict[str, float]:
         cpu0, t0 = _cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(10.0)
         idle = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - t0) * 100
-    return {"p50": _pct(lat100, 50), "p99": _pct(lat100, 99), "max": max(lat100),
+    return {"p50": percentile(lat100, 50), "p99": percentile(lat100, 99), "max": max(lat100),
             "events": got100, "held": held, "opened": opened, "idle": idle,
             "fan_p50": fanout.get("p50", 0.0), "fan_p99": fanout.get("p99", 0.0),
             "load": os.getloadavg()[0], "cpus": os.cpu_count() or 0}
 
 
 def run() -> str:
-    kube, cb = _free_port(), _free_port()
+    kube, cb = free_port(), free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--kube-port", str(kube), "--cloudbuild-port", str(cb),
