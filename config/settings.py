@@ -119,11 +119,14 @@ REDIS_URL: str = env_url(
 
 
 def kombu_url(url: str) -> str:
-    """Kombu spells a unix-socket Redis as redis+socket://; everything else passes through."""
-    if url.startswith("unix://"):
-        path, _, query = url[len("unix://"):].partition("?")
-        return f"redis+socket://{path}" + (f"?{query}" if query else "")
-    return url
+    """Kombu spells a unix-socket Redis as redis+socket://, and its database as
+    `virtual_host` (it ignores `db`, which would put every such run on database 0)."""
+    if not url.startswith("unix://"):
+        return url
+    path, _, query = url[len("unix://"):].partition("?")
+    params = [p for p in query.split("&") if p]
+    params = [f"virtual_host={p[3:]}" if p.startswith("db=") else p for p in params]
+    return f"redis+socket://{path}" + (f"?{'&'.join(params)}" if params else "")
 
 
 CACHES = {

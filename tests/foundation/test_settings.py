@@ -90,5 +90,5 @@ def test_it_spells_a_unix_socket_redis_the_way_kombu_wants():
     from config.settings import kombu_url
 
     assert kombu_url("unix:///tmp/r.sock") == "redis+socket:///tmp/r.sock"
-    assert kombu_url("unix:///tmp/r.sock?db=2") == "redis+socket:///tmp/r.sock?db=2"
+    assert kombu_url("unix:///tmp/r.sock?db=2") == "redis+socket:///tmp/r.sock?virtual_host=2"
     assert kombu_url("redis://h:6379/1") == "redis://h:6379/1"
