@@ -184,6 +184,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# An active release whose driver has not reported for this long is re-driven by the reconciler.
+RELEASE_STALE_SECONDS = env_int("RELEASE_STALE_SECONDS", 30, minimum=5)
 
 # --- Outside systems --------------------------------------------------------------------------
 CLOUDBUILD_ENDPOINT = env_url("CLOUDBUILD_ENDPOINT", None, ("http", "https"))
