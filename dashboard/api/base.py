@@ -34,6 +34,9 @@ def _json_errors(request: Request, response: Response) -> None:
 
 
 class ApiView(APIView):
+    """What every /api/v1/ view shares: token or session auth with scopes, per-token
+    throttling, JSON in and out, problem-details errors."""
+
     authentication_classes = AUTHENTICATION
     permission_classes = PERMISSIONS
     throttle_classes = THROTTLES
@@ -50,18 +53,5 @@ class ApiView(APIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-class GenericApiView(generics.GenericAPIView):  # type: ignore[type-arg]
-    authentication_classes = AUTHENTICATION
-    permission_classes = PERMISSIONS
-    throttle_classes = THROTTLES
-    renderer_classes = RENDERERS
-    parser_classes = PARSERS
-    required_scope = "read"
-
-    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
-        return errors.handle  # type: ignore[return-value]
-
-    def finalize_response(self, request: Request, response: Any, *args: Any,
-                          **kwargs: Any) -> Any:
-        _json_errors(request, response)
-        return super().finalize_response(request, response, *args, **kwargs)
+class GenericApiView(generics.GenericAPIView, ApiView):  # type: ignore[type-arg]
+    """ApiView with DRF's generic list/detail machinery (querysets, pagination)."""

@@ -16,11 +16,7 @@ from tests.sandbox.cloudbuild_fixtures import client_for, sleep_build, wait_done
 
 
 @pytest.fixture
-def whole_sandbox(request: pytest.FixtureRequest) -> Any:
-    try:
-        sandbox = request.getfixturevalue("sandbox")
-    except pytest.FixtureLookupError:
-        pytest.skip("the `sandbox` fixture (tests/plugins/sandbox.py) is not available")
+def whole_sandbox(sandbox: Any) -> Any:
     sandbox.reset()
     yield sandbox
     sandbox.reset()
