@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -46,17 +45,6 @@ class World:
         return "\n".join(f"--- {p.log.name}\n{p.output()[-4000:]}" for p in self.procs)
 
 
-def _wait_port(port: int, proc: Proc, timeout: float = 40) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.output()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not listen on {port}: {proc.output()[-3000:]}")
 
 
 def _bump_release_ids() -> None:
@@ -136,7 +124,7 @@ def _world(sandbox: Any, tmp_path: Path, *, pipeline: bool) -> Iterator[World]:
         server = world.start([sys.executable, "-m", "uvicorn", "config.asgi:application",
                               "--host", "127.0.0.1", "--port", str(port), "--log-level",
                               "warning", "--no-access-log", "--lifespan", "off"], "uvicorn")
-        _wait_port(port, server)
+        server.wait_port(port)
         if pipeline:
             world.start([sys.executable, "manage.py", "watch_clusters"], "watcher")
             worker = world.start([sys.executable, "-m", "celery", "-A", "config", "worker",

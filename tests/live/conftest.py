@@ -8,7 +8,6 @@ Each test gets its own lease key and its own Service name, so it shares Redis sa
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 import uuid
@@ -78,17 +77,6 @@ class Live:
         return dict(self.sandbox.control("metrics")["watches"])
 
 
-def _wait_port(port: int, proc: Proc, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.output()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not listen on {port}: {proc.output()[-3000:]}")
 
 
 def start_server(tmp: Path, env: dict[str, str]) -> tuple[Proc, int]:
@@ -96,7 +84,7 @@ def start_server(tmp: Path, env: dict[str, str]) -> tuple[Proc, int]:
     proc = Proc([sys.executable, "-m", "uvicorn", "config.asgi:application", "--host",
                  "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
                 tmp / "uvicorn.log", env)
-    _wait_port(port, proc)
+    proc.wait_port(port)
     return proc, port
 
 

@@ -71,6 +71,19 @@ class Proc:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def wait_port(self, port: int, timeout: float = 40) -> None:
+        """Until the process listens on 127.0.0.1:port; fails early if it exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not listen on {port}: {self.output()[-3000:]}")
+
 
 Worker = Proc  # a Celery worker is one of those
 
