@@ -65,7 +65,7 @@ def compute_hash(entry: AuditEntry) -> str:
 def append(*, actor: str, via: str, action: str, service: str = "", release_id: int | None = None,
            reason: str = "", payload: dict[str, Any] | None = None) -> AuditEntry:
     """Append one entry, in the caller's transaction (so it commits or rolls back with it)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # never caught and retried: no savepoint needed
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
+
 from dashboard.models import Service
 
 
@@ -19,10 +22,30 @@ def _allowed(user: Any, perm: str, service: Service) -> bool:
         return True
     if not user.has_perm(f"dashboard.{perm}"):
         return False
-    group_ids = [g.pk for g in service.allowed_groups.all()]  # uses a prefetch when present
+    group_ids = allowed_group_ids(service)
     if not group_ids:
         return True
     return bool(user.groups.filter(pk__in=group_ids).exists())
+
+
+def allowed_group_ids(service: Service) -> list[int]:
+    """The Service's group restriction, read once per Service object (a request asks several
+    checks of the same object); a prefetch of allowed_groups is used when present."""
+    cached: list[int] | None = getattr(service, "_allowed_group_ids", None)
+    if cached is None:
+        if "allowed_groups" in getattr(service, "_prefetched_objects_cache", {}):
+            cached = [g.pk for g in service.allowed_groups.all()]
+        else:
+            cached = list(service.allowed_groups.values_list("pk", flat=True))
+        service._allowed_group_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@receiver(m2m_changed, sender=Service.allowed_groups.through,
+          dispatch_uid="dashboard.permissions.allowed_groups_changed")
+def _forget_allowed_groups(instance: Any, **kwargs: Any) -> None:
+    if isinstance(instance, Service):
+        instance.__dict__.pop("_allowed_group_ids", None)
 
 
 def can_view(user: Any, service: Service) -> bool:

@@ -89,20 +89,29 @@ def _via(via: str) -> str:
 
 def transition(release: Release, to_state: str, *, actor: Any = None, via: str = "system",
                message: str = "", data: dict[str, Any] | None = None,
-               promote: bool = True, fields: dict[str, Any] | None = None) -> Release:
+               promote: bool = True, fields: dict[str, Any] | None = None,
+               service_locked: bool = False) -> Release:
     """Move `release` to `to_state` if the table allows it; raise Conflict otherwise.
 
     Writes a ReleaseEvent and an AuditEntry in the same transaction, publishes after commit,
     and when the release ends starts the Service's next queued release (unless `promote` is
     False: a failure that is about to roll back keeps the Service busy). `fields` are saved
-    with the state change (e.g. failure_summary).
+    with the state change (e.g. failure_summary). `service_locked`: the caller holds the
+    Service row lock in this transaction and read `release` (select_for_update, with its
+    service) under it, so both are current; such callers let a Conflict abort their whole
+    change, so no savepoint is needed either.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=not service_locked):
         # Lock order everywhere: Service row, then release rows, then the audit chain (held
         # to commit). Taking the Service first here keeps a release that ends (and starts the
         # next) from deadlocking with a request for the same Service.
-        Service.objects.select_for_update().filter(pk=release.service_id).values_list("pk").first()
-        locked = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+        if service_locked:
+            locked = release
+        else:
+            Service.objects.select_for_update().filter(pk=release.service_id).values_list(
+                "pk").first()
+            locked = Release.objects.select_for_update().select_related("service").get(
+                pk=release.pk)
         from_state = locked.state
         if not states.can_transition(from_state, to_state):
             raise Conflict(f"release {locked.pk} is {from_state}; cannot move to {to_state}")
@@ -114,15 +123,19 @@ def transition(release: Release, to_state: str, *, actor: Any = None, via: str =
         locked.state = to_state
         locked.phase_started_at = now
         locked.heartbeat_at = now
+        changed = ["state", "phase_started_at", "heartbeat_at", "timings", *(fields or {})]
         if from_state == states.QUEUED and to_state in states.ACTIVE:
             locked.started_at = now
+            changed.append("started_at")
         if to_state in states.TERMINAL:
             locked.finished_at = now
+            changed.append("finished_at")
         for name, value in (fields or {}).items():
             setattr(locked, name, value)
-        locked.save()
+        locked.save(update_fields=changed)
         text = message or f"{from_state} -> {to_state}"
-        record_event(locked, "state", text, {"from": from_state, "to": to_state, **(data or {})})
+        record_event(locked, "state", text, {"from": from_state, "to": to_state, **(data or {})},
+                     row_locked=True)
         audit.append(
             actor=actor_name(actor, via), via=via, action="release.transition",
             service=locked.service.name, release_id=locked.pk, reason=message,
@@ -139,34 +152,37 @@ def transition(release: Release, to_state: str, *, actor: Any = None, via: str =
         if from_state == states.QUEUED and to_state in states.ACTIVE:
             enqueue_advance(locked.pk, locked.tick)
         if to_state in states.TERMINAL and promote:
-            promote_next(locked.service)
+            promote_next(locked.service, service_locked=True)
     for f in locked._meta.concrete_fields:
         setattr(release, f.attname, getattr(locked, f.attname))
     return locked
 
 
-def promote_next(service: Service) -> Release | None:
+def promote_next(service: Service, *, service_locked: bool = False) -> Release | None:
     """Start the Service's next queued release if none is active (same transaction)."""
-    with transaction.atomic():
-        Service.objects.select_for_update().filter(pk=service.pk).first()
+    with transaction.atomic(savepoint=not service_locked):
+        if not service_locked:
+            Service.objects.select_for_update().filter(pk=service.pk).values_list("pk").first()
         if Release.objects.active().filter(service=service).exists():
             return None
         order = "-id" if service.supersede_queued else "id"
-        nxt = Release.objects.queued().filter(service=service).order_by(order).first()
+        nxt = (Release.objects.queued().select_for_update().select_related("service")
+               .filter(service=service).order_by(order).first())
         if nxt is None:
             return None
         first_state = states.DEPLOYING if nxt.image else states.BUILDING
-        return transition(nxt, first_state, message=f"started ({nxt.kind})")
+        return transition(nxt, first_state, message=f"started ({nxt.kind})", service_locked=True)
 
 
 def _supersede_older(service: Service, newest: Release) -> None:
     if not service.supersede_queued:
         return
-    older = Release.objects.queued().filter(service=service, id__lt=newest.pk).order_by("id")
+    older = (Release.objects.queued().select_for_update().select_related("service")
+             .filter(service=service, id__lt=newest.pk).order_by("id"))
     for old in older:
         transition(old, states.SUPERSEDED, message=f"superseded by release {newest.pk}",
                    data={"superseded_by": newest.pk}, promote=False,
-                   fields={"superseded_by_id": newest.pk})
+                   fields={"superseded_by_id": newest.pk}, service_locked=True)
 
 
 def _check_lock(service: Service, actor: Any, via: str, force_reason: str | None) -> Lock | None:
@@ -187,12 +203,11 @@ def _create(service: Service, *, actor: Any, via: str, reason: str, force_reason
     with transaction.atomic():
         # The Service row lock serializes concurrent requests for one Service; the partial
         # unique index stays the last word if anything slipped past it.
-        Service.objects.select_for_update().get(pk=service.pk)
+        Service.objects.select_for_update().filter(pk=service.pk).values_list("pk").get()
         if idempotency_key:
             existing = Release.objects.filter(service=service, idempotency_key=idempotency_key)
-            found = existing.first()
-            if found is not None:
-                return found
+            if existing.exists():  # a retry: cheap to ask, rare to be true
+                return existing.get()
         lock = _check_lock(service, actor, via, force_reason)
         release = Release.objects.create(
             service=service, requested_by=actor if actor is not None else None, via=via,
@@ -200,7 +215,7 @@ def _create(service: Service, *, actor: Any, via: str, reason: str, force_reason
             force_reason=(force_reason or "") if lock else "", **values,
         )
         record_event(release, "requested", f"{release.kind} requested by {actor_name(actor, via)}",
-                     {"reason": reason})
+                     {"reason": reason}, created=True)
         audit.append(
             actor=actor_name(actor, via), via=via, action=action, service=service.name,
             release_id=release.pk, reason=reason,
@@ -218,9 +233,9 @@ def _create(service: Service, *, actor: Any, via: str, reason: str, force_reason
             "state": release.state, "from": None, "commit": release.commit_sha,
         })
         _supersede_older(service, release)
-        promote_next(service)
-        release.refresh_from_db()
-        return release
+        started = promote_next(service, service_locked=True)
+        # Only promote_next changes the new release further (it may start it at once).
+        return started if started is not None and started.pk == release.pk else release
 
 
 # --- entry points --------------------------------------------------------------------------

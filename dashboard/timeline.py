@@ -30,12 +30,17 @@ def enqueue_advance(release_id: int, tick: int, countdown: float = 0) -> None:
 
 
 def record_event(release: Release, kind: str, message: str = "", data: dict[str, Any] | None = None,
-                 *, publish_type: str | None = None) -> ReleaseEvent:
-    """Append to the release timeline (and, after commit, its live stream)."""
-    with transaction.atomic():
-        # The release row lock orders concurrent writers (driver, cancel) of one timeline.
-        Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").first()
-        last = (
+                 *, publish_type: str | None = None, row_locked: bool = False,
+                 created: bool = False) -> ReleaseEvent:
+    """Append to the release timeline (and, after commit, its live stream). `row_locked`: the
+    caller holds the release's row lock in this transaction; `created`: the caller created
+    the release in this transaction, so this is its first event."""
+    # No savepoint: a failure here aborts the caller's change, it is never caught and retried.
+    with transaction.atomic(savepoint=False):
+        if not (row_locked or created):
+            # The release row lock orders concurrent writers (driver, cancel) of one timeline.
+            Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").first()
+        last = 0 if created else (
             ReleaseEvent.objects.filter(release_id=release.pk)
             .order_by("-seq").values_list("seq", flat=True).first()
         )
