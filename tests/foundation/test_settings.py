@@ -92,3 +92,27 @@ def test_it_spells_a_unix_socket_redis_the_way_kombu_wants():
     assert kombu_url("unix:///tmp/r.sock") == "redis+socket:///tmp/r.sock"
     assert kombu_url("unix:///tmp/r.sock?db=2") == "redis+socket:///tmp/r.sock?virtual_host=2"
     assert kombu_url("redis://h:6379/1") == "redis://h:6379/1"
+
+
+def test_the_redis_cache_shares_one_pool_per_process_across_contexts():
+    # Django keeps cache objects per async context: under ASGI that is per request, and the
+    # stock backend opened a new Redis connection for each. The pool must be shared.
+    import threading
+
+    from django.core.cache import caches
+
+    pools, backends = [], []
+
+    def grab() -> None:
+        backend = caches["default"]
+        backends.append(backend)
+        pools.append(backend._cache._get_connection_pool(True))
+
+    threads = [threading.Thread(target=grab) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    grab()
+    assert len({id(b) for b in backends}) == 4  # a backend object per thread (context) ...
+    assert all(p is pools[0] for p in pools)  # ... and one pool behind them all

@@ -148,6 +148,21 @@ def test_it_checks_permissions_and_group_restrictions(plain_service, users):
                              via="admin")
 
 
+def test_a_service_object_sees_its_group_restriction_change(plain_service, users):
+    # The checks read a Service's groups once per object; changing them must not go unseen.
+    from django.contrib.auth.models import Group
+
+    from dashboard import permissions
+
+    assert permissions.can_deploy(users.alice, plain_service)
+    ops = Group.objects.create(name="ops")
+    plain_service.allowed_groups.add(ops)
+    assert not permissions.can_deploy(users.alice, plain_service)
+    assert not permissions.can_deploy(users.alice, Service.objects.get(pk=plain_service.pk))
+    plain_service.allowed_groups.clear()
+    assert permissions.can_deploy(users.alice, plain_service)
+
+
 def test_it_rolls_back_only_to_a_succeeded_release(plain_service):
     with pytest.raises(services.InvalidRequest):
         services.request_rollback(service=plain_service, actor=None, via="cli")
