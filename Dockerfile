@@ -28,6 +28,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings \
     COMMIT_SHA=$COMMIT_SHA
 WORKDIR /app
+# git (and ssh for git@ URLs): deploying a branch or tag looks it up with `git ls-remote`.
+# Unpinned on purpose: the base image's Debian release decides the version.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git openssh-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 appuser
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder --chown=1000:1000 /app ./

@@ -29,6 +29,9 @@ def seed_demo_service() -> Service:
             "image_repository": "gcr.io/sandbox/license-api",
             "gcp_project": "sandbox",
             "build_trigger_id": "license-api",
+            # This checkout is the license API's repository: `deploy license-api main`
+            # deploys the commit main points at here.
+            "git_repo": str(settings.BASE_DIR) if (settings.BASE_DIR / ".git").exists() else "",
             "health_service": "license-api",
             "health_port": 80,
             "health_path": "/health/ready",

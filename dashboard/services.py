@@ -249,23 +249,45 @@ def validate_image(service: Service, image: str) -> str:
     return image
 
 
+def _resolve_ref(service: Service, ref: str) -> str:
+    from dashboard import refs
+
+    if not service.git_repo:
+        raise InvalidRequest("commit", f"give a git SHA: {service.name} has no git repository "
+                             f"set to look {ref!r} up in")
+    try:
+        return refs.resolve(service.git_repo, ref)
+    except refs.RefNotFound as exc:
+        raise InvalidRequest("ref", str(exc)) from None
+    except refs.RepositoryUnavailable as exc:
+        raise Unavailable(f"cannot look {ref!r} up: {exc}") from None
+
+
 def request_release(*, service: Service | str, commit: str, ref: str = "", actor: Any, via: str,
                     reason: str = "", idempotency_key: str | None = None,
                     force_reason: str | None = None, image: str = "") -> Release:
     """Queue a deploy of `commit` (built by Cloud Build, or `image` if given); it starts at
-    once when nothing else is active. Raise ServiceError on bad input, permission or lock."""
+    once when nothing else is active. Without a commit, `ref` (a branch or tag) is resolved
+    to the commit it points at now, in the Service's git_repo. Raise ServiceError on bad
+    input, permission or lock."""
     via = _via(via)
     svc = _service(service)
     commit = (commit or "").strip().lower()
-    if not SHA_RE.match(commit):
-        raise InvalidRequest("commit", "must be a git SHA: 7 to 40 hexadecimal characters")
+    ref = (ref or "").strip()
     if ref and not REF_RE.match(ref):
         raise InvalidRequest("ref", "must be a branch or tag name (letters, digits, . _ / + -)")
+    if commit and not SHA_RE.match(commit):
+        raise InvalidRequest("commit", "must be a git SHA: 7 to 40 hexadecimal characters")
+    if not commit and not ref:
+        raise InvalidRequest("commit", "give a git SHA (7 to 40 hexadecimal characters) "
+                             "or a branch or tag name")
     if image:
         validate_image(svc, image)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise InvalidRequest("idempotency_key", "must be 1 to 200 characters")
     _require(permissions.can_deploy, actor, via, svc, "deploy")
+    if not commit:
+        commit = _resolve_ref(svc, ref)
     values: dict[str, Any] = {"kind": states.KIND_DEPLOY, "commit_sha": commit, "ref": ref}
     if image:
         values["image"] = image

@@ -15,8 +15,11 @@ from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 class ReleaseCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     service = serializers.CharField(max_length=63)
     commit = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
-                                   help_text="full or abbreviated commit SHA")
-    ref = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+                                   help_text="full or abbreviated commit SHA; omit it to "
+                                   "deploy the commit `ref` points at now")
+    ref = serializers.CharField(max_length=255, required=False, allow_blank=True, default="",
+                                help_text="branch or tag; looked up in the service's git "
+                                "repository when no commit is given")
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     force_reason = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default="",

@@ -14,16 +14,18 @@ REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$")
 class DeployForm(forms.Form):
     commit = forms.CharField(
         label="Commit SHA",
-        max_length=40,
-        help_text="The git commit to build and deploy: 7 to 40 hexadecimal characters.",
+        max_length=40, required=False,
+        help_text="The git commit to build and deploy: 7 to 40 hexadecimal characters. "
+                  "Leave empty to deploy the commit the branch or tag below points at.",
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "spellcheck": "false", "autofocus": True,
                    "pattern": "[0-9a-fA-F]{7,40}"}
         ),
     )
     ref = forms.CharField(
-        label="Branch or tag (optional)", max_length=200, required=False,
-        help_text="Shown with the release, e.g. main or v1.4.2.",
+        label="Branch or tag", max_length=200, required=False,
+        help_text="e.g. main or v1.4.2: shown with the release, or looked up when no commit "
+                  "is given.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     reason = forms.CharField(
@@ -45,7 +47,7 @@ class DeployForm(forms.Form):
 
     def clean_commit(self) -> str:
         value: str = self.cleaned_data["commit"].strip().lower()
-        if not HEX.match(value):
+        if value and not HEX.match(value):
             raise forms.ValidationError("Enter a commit SHA: 7 to 40 hexadecimal characters.")
         return value
 
@@ -57,6 +59,8 @@ class DeployForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if not data.get("commit") and not data.get("ref") and "commit" not in self.errors:
+            self.add_error("commit", "Enter a commit SHA, or a branch or tag to deploy.")
         if data.get("force") and not (data.get("force_reason") or "").strip():
             self.add_error("force_reason", "Say why you deploy past the lock.")
         return data

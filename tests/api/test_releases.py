@@ -11,6 +11,7 @@ from django.utils import timezone
 from dashboard import states
 from dashboard.models import AuditEntry, Release
 from tests.api.conftest import SHA, Api, make_user, succeeded_release
+from tests.gitrepo import make_repo
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/releases/"
@@ -78,6 +79,8 @@ def test_it_answers_403_when_the_user_lacks_the_permission(service, token_for, d
     ({"commit": SHA}, "service"),
     ({"service": "license-api", "commit": SHA, "ref": "-bad..ref"}, "ref"),
     ({"service": ["x"], "commit": SHA}, "service"),
+    ({"service": "license-api"}, "commit"),
+    ({"service": "license-api", "ref": "main"}, "commit"),  # no git_repo to look it up in
 ])
 def test_it_answers_400_naming_the_field(service, api_for, body, field):
     r = api_for("deploy").post(URL, body)
@@ -86,6 +89,19 @@ def test_it_answers_400_naming_the_field(service, api_for, body, field):
     problem = r.json()
     assert problem["status"] == 400 and problem["title"] == "Bad Request"
     assert field in problem["errors"] and problem["type"].startswith("urn:")
+
+
+def test_it_deploys_a_branch_as_the_commit_it_points_at(service, api_for, tmp_path):
+    shas = make_repo(tmp_path / "repo")
+    service.git_repo = str(tmp_path / "repo")
+    service.save(update_fields=["git_repo"])
+    api = api_for("deploy")
+    r = api.post(URL, {"service": "license-api", "ref": "v2", "reason": "tagged"})
+    assert r.status_code == 202, r.content
+    assert r.json()["commit"] == shas["v2"] and r.json()["ref"] == "v2"
+    missing = api.post(URL, {"service": "license-api", "ref": "no-such-branch"})
+    assert missing.status_code == 400 and "ref" in missing.json()["errors"]
+    assert "no-such-branch" in missing.json()["detail"]
 
 
 def test_it_answers_400_for_malformed_json_and_415_for_forms(service, api_for):

@@ -19,6 +19,8 @@ def test_it_refuses_a_malformed_sha_with_a_clear_message(plain_service):
         call_command("deploy", "license-api", "--commit", "nothex")
     with pytest.raises(CommandError, match="unknown service"):
         call_command("deploy", "nope", "--commit", SHA["good"])
+    with pytest.raises(CommandError, match="or a branch or tag"):
+        call_command("deploy", "license-api")
 
 
 @pytest.mark.slow

@@ -93,6 +93,22 @@ def test_it_confirms_before_deploying_and_then_redirects_to_the_release(client, 
     assert release.requested_by == deployer
 
 
+def test_it_deploys_a_branch_from_the_form(client, service, deployer, tmp_path):
+    from tests.gitrepo import make_repo
+
+    shas = make_repo(tmp_path / "repo")
+    service.git_repo = str(tmp_path / "repo")
+    service.save(update_fields=["git_repo"])
+    client.force_login(deployer)
+    url = reverse("deployments:deploy", args=["license-api"])
+    empty = client.post(url, {"commit": "", "ref": ""})
+    assert empty.status_code == 400 and "branch or tag to deploy" in empty.content.decode()
+    confirm = client.post(url, {"commit": "", "ref": "main"})
+    assert confirm.status_code == 200 and "points at when you confirm" in confirm.content.decode()
+    client.post(url, {"commit": "", "ref": "main", "confirm": "yes"})
+    assert Release.objects.get().commit_sha == shas["main"]
+
+
 def test_it_shows_who_else_is_deploying_and_the_queue_position(client, service, deployer, admin_user):
     active = make_release(service, state="deploying", commit="b" * 40, user=admin_user)
     client.force_login(deployer)

@@ -1,4 +1,5 @@
-"""`manage.py deploy SERVICE --commit SHA [--ref R] [--reason R] [--wait]`."""
+"""`manage.py deploy SERVICE --commit SHA [--ref R] [--reason R] [--wait]`; or --ref alone to
+deploy the commit a branch or tag points at (looked up in the Service's git_repo)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("service")
-        parser.add_argument("--commit", required=True, help="git SHA, 7 to 40 hex characters")
-        parser.add_argument("--ref", default="")
+        parser.add_argument("--commit", default="", help="git SHA, 7 to 40 hex characters")
+        parser.add_argument("--ref", default="",
+                            help="branch or tag; without --commit, deploys what it points at")
         parser.add_argument("--reason", default="")
         parser.add_argument("--force-reason", default=None,
                             help="deploy through a lock (break-glass; audited)")

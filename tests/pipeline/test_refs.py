@@ -1,0 +1,66 @@
+"""Deploying a branch or tag: resolved with git ls-remote against the Service's git_repo."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import refs, services
+from tests.gitrepo import make_repo
+from tests.pipeline.conftest import SHA
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / "license-api"
+    return str(path), make_repo(path)
+
+
+def test_it_resolves_branches_and_tags_by_their_exact_name(repo):
+    url, shas = repo
+    assert refs.resolve(url, "main") == shas["main"]  # not feature/main, which also ends so
+    assert refs.resolve(url, "feature/main") == shas["feature/main"]
+    assert refs.resolve(url, "v1") == shas["v1"]
+    assert refs.resolve(url, "v2") == shas["v2"]  # the annotated tag's commit, not the tag
+    assert refs.resolve(url, "refs/heads/main") == shas["main"]
+    with pytest.raises(refs.RefNotFound, match="no branch or tag 'nope'"):
+        refs.resolve(url, "nope")
+    with pytest.raises(refs.RefNotFound):
+        refs.resolve(url, "ain")  # a suffix of a real name is not a match
+
+
+def test_an_unreachable_repository_is_unavailable_and_keeps_its_password_out(tmp_path):
+    with pytest.raises(refs.RepositoryUnavailable):
+        refs.resolve(str(tmp_path / "missing"), "main")
+    with pytest.raises(refs.RepositoryUnavailable) as err:
+        refs.resolve("https://deployer:s3cret-pass@127.0.0.1:1/license-api.git", "main")
+    assert "127.0.0.1:1/license-api.git" in str(err.value)
+    assert "s3cret" not in str(err.value) and "deployer" not in str(err.value)
+
+
+def test_a_release_by_ref_records_the_commit_it_pointed_at(plain_service, repo):
+    url, shas = repo
+    plain_service.git_repo = url
+    plain_service.save(update_fields=["git_repo"])
+    release = services.request_release(service=plain_service, commit="", ref="main",
+                                       actor=None, via="cli", reason="ship main")
+    assert (release.commit_sha, release.ref) == (shas["main"], "main")
+    with pytest.raises(services.InvalidRequest) as err:
+        services.request_release(service=plain_service, commit="", ref="nope", actor=None,
+                                 via="cli")
+    assert err.value.field == "ref" and err.value.code == 400
+    # a SHA given with the ref is used as is (the ref only labels it)
+    labelled = services.request_release(service=plain_service, commit=SHA["good"], ref="main",
+                                        actor=None, via="cli")
+    assert labelled.commit_sha == SHA["good"]
+
+
+def test_a_ref_needs_a_repository_and_something_must_be_given(plain_service):
+    plain_service.git_repo = ""
+    plain_service.save(update_fields=["git_repo"])
+    with pytest.raises(services.InvalidRequest, match="no git repository") as err:
+        services.request_release(service=plain_service, commit="", ref="main", actor=None,
+                                 via="cli")
+    assert err.value.field == "commit"
+    with pytest.raises(services.InvalidRequest, match="or a branch or tag") as err:
+        services.request_release(service=plain_service, commit="", ref="", actor=None, via="cli")
+    assert err.value.field == "commit"
