@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -29,7 +28,18 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.common import PY, ROOT, free_port, percentile, wait_http
+from bench.common import (
+    PY,
+    ROOT,
+    django_env,
+    free_port,
+    in_child,
+    percentile,
+    start_redis,
+    start_uvicorn,
+    stop,
+    wait_http,
+)
 
 RATE = 50  # requests per second: the target rate
 BASELINE_RATE = 10  # for comparison: the same path well below saturation
@@ -68,18 +78,12 @@ async def _drive(url: str, token: str, rate: float, seconds: float) -> tuple[lis
     return latencies, statuses
 
 
-def _client(url: str, token: str, rate: float, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    queue.put(asyncio.run(_drive(url, token, rate, seconds)))
+def _client(url: str, token: str, rate: float, seconds: float) -> tuple[list[float], dict[int, int]]:
+    return asyncio.run(_drive(url, token, rate, seconds))
 
 
 def _load(url: str, token: str, rate: float, seconds: float) -> tuple[list[float], dict[int, int]]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_client, args=(url, token, rate, seconds, queue))
-    proc.start()
-    result = queue.get(timeout=seconds + 120)
-    proc.join(10)
-    return result
+    return in_child(_client, (url, token, rate, seconds), timeout=seconds + 120)  # type: ignore[no-any-return]
 
 
 def _postgres_database() -> str | None:
@@ -107,26 +111,12 @@ def _drop_database(url: str) -> None:
 def _server(tmp: Path, database_url: str, workers: int) -> Iterator[tuple[str, str]]:
     """A migrated, seeded dashboard behind uvicorn; yields (releases URL, bearer token)."""
     redis_sock = tmp / "redis.sock"
-    redis_bin = str(ROOT / ".venv" / "bin" / "redis-server")
-    if not Path(redis_bin).exists():
-        redis_bin = "redis-server"
-    env = {
-        **os.environ,
-        "APP_ROLE": "dashboard",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": f"unix://{redis_sock}",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "KUBECONFIG": str(tmp / "kubeconfig"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    env = django_env(role="dashboard", database_url=database_url, redis_sock=redis_sock,
+                     KUBECONFIG=str(tmp / "kubeconfig"),
+                     DATABASE_POOL_SIZE="10")  # as the image's web role (PostgreSQL only)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(subprocess.Popen(
-            [redis_bin, "--port", "0", "--unixsocket", str(redis_sock), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
+        procs.append(start_redis(redis_sock))
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         seed = "from dashboard.demo import seed_demo_service; seed_demo_service()"
         subprocess.run([PY, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True,
@@ -137,20 +127,11 @@ def _server(tmp: Path, database_url: str, workers: int) -> Iterator[tuple[str, s
         ).stdout
         token = out.strip().splitlines()[-1].split()[-1]
         port = free_port()
-        procs.append(subprocess.Popen(
-            [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "off"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
-        ))
+        procs.append(start_uvicorn(env, port, workers, tmp / "server.log"))
         wait_http(f"http://127.0.0.1:{port}/healthz", 60)
         yield f"http://127.0.0.1:{port}/api/v1/releases/", token
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(procs)
 
 
 def _measure(tmp: Path, database_url: str, workers: int) -> dict[int, tuple[list[float], dict[int, int]]]:

@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PY, ROOT, free_port, percentile, wait_http
+from bench.common import (
+    PY,
+    ROOT,
+    django_env,
+    free_port,
+    in_child,
+    percentile,
+    start_redis,
+    start_uvicorn,
+    stop,
+    wait_http,
+)
 
 WORKERS = 1  # 2 CPUs here: one for the server, one for the load generator
 CONNECTIONS = 16
@@ -56,48 +66,25 @@ async def _drive(url: str, body: bytes, seconds: float, cap: int) -> tuple[list[
     return latencies, errors, elapsed
 
 
-def _client(url: str, body: bytes, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    queue.put(asyncio.run(_drive(url, body, seconds, MAX_REQUESTS_PER_ROUND)))
+def _client(url: str, body: bytes, seconds: float) -> tuple[list[float], int, float]:
+    return asyncio.run(_drive(url, body, seconds, MAX_REQUESTS_PER_ROUND))
 
 
 def _round(url: str, body: bytes, seconds: float) -> tuple[list[float], int, float]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_client, args=(url, body, seconds, queue))
-    proc.start()
-    result = queue.get(timeout=seconds + 60)
-    proc.join(10)
-    return result
+    return in_child(_client, (url, body, seconds), timeout=seconds + 60)  # type: ignore[no-any-return]
 
 
 def run() -> str:
     tmp = Path(tempfile.mkdtemp(prefix="bench-licenseapi-"))
-    # SQLite: the project's settings keep PostgreSQL connections open for 60 s, which under
-    # ASGI (a thread per request) piles up connections until the server refuses them.
-    database_url = f"sqlite:///{tmp / 'db.sqlite3'}"
     redis_sock = tmp / "redis.sock"
-    redis_bin = str(ROOT / ".venv" / "bin" / "redis-server")
-    if not Path(redis_bin).exists():
-        redis_bin = "redis-server"
-    env = {
-        **os.environ,
-        "APP_ROLE": "licenseapi",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": f"unix://{redis_sock}",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LICENSEAPI_BENCH_BARE": "1",
-        "LICENSE_RATE_LIMIT_PER_KEY": "1000000000",
-        "LICENSE_RATE_LIMIT_PER_IP": "1000000000",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    env = django_env(
+        role="licenseapi", database_url=f"sqlite:///{tmp / 'db.sqlite3'}", redis_sock=redis_sock,
+        LICENSEAPI_BENCH_BARE="1", LICENSE_RATE_LIMIT_PER_KEY="1000000000",
+        LICENSE_RATE_LIMIT_PER_IP="1000000000",
+    )
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(subprocess.Popen(
-            [redis_bin, "--port", "0", "--unixsocket", str(redis_sock), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
+        procs.append(start_redis(redis_sock))
         # Only the license API's tables: validate and the bare view need nothing else.
         subprocess.run([PY, "manage.py", "migrate", "licenseapi", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         seed = (
@@ -111,11 +98,7 @@ def run() -> str:
             [PY, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True, capture_output=True, text=True
         ).stdout.strip().splitlines()[-1]
         port = free_port()
-        procs.append(subprocess.Popen(
-            [PY, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(WORKERS), "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115 (lives as long as the server)
-        ))
+        procs.append(start_uvicorn(env, port, WORKERS, tmp / "server.log"))
         wait_http(f"http://127.0.0.1:{port}/health/ready", 60)
         body = json.dumps({"key": key}).encode()
         targets = {
@@ -131,12 +114,7 @@ def run() -> str:
                 acc = results[name]
                 results[name] = (acc[0] + lat, acc[1] + err, acc[2] + elapsed)
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(procs)
 
     load = os.getloadavg()[0]
     rows = []

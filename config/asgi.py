@@ -6,9 +6,6 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# Requests run on a new thread each here: give PostgreSQL a per-process connection pool
-# instead of a connection per request (settings ignore it for SQLite; 0 turns it off).
-os.environ.setdefault("DATABASE_POOL_SIZE", "10")
 django_asgi_app = get_asgi_application()  # sets Django up before consumers are imported
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -112,10 +112,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
-    # A connection pool per process (psycopg_pool), for the ASGI server: config/asgi.py turns
-    # it on. Requests run on many threads there, so Django's per-thread persistent connections
-    # would pile up, and opening one per request costs more than the request's queries.
-    # Celery's prefork workers keep plain connections (a pool's threads do not survive fork).
+    # A connection pool per process (psycopg_pool), for the ASGI web server (its start
+    # commands set DATABASE_POOL_SIZE). Requests run on a new thread each there, so Django's
+    # per-thread persistent connections would pile up, and opening one per request costs more
+    # than the request's queries. Celery's prefork workers keep plain connections (a pool's
+    # threads do not survive fork), so the default is off.
     DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
     if DATABASE_POOL_SIZE:
         DATABASES["default"]["OPTIONS"]["pool"] = {

@@ -1,6 +1,6 @@
 """The failure summary stored on a failed release (issue 6, item 7), from plain data.
 
-The caller gathers the facts (fatal reasons from dashboard.rollout, the pods, Warning
+The caller gathers the facts (fatal reasons from dashboard.failfast, the pods, Warning
 events since the release started, log lines via KubeAdapter.recent_logs for the pod and
 container `log_target` names) and stores the dict this returns as Release.failure_summary.
 Like krane's debug output: one reason sentence, the failing pod/container, Warning

@@ -75,7 +75,7 @@ class Service(models.Model):
         default=True, help_text="a newer queued release replaces older queued ones"
     )
     # Per fatal reason: {"CrashLoopBackOff": {"action": "fatal"|"after"|"never",
-    # "sightings": N, "seconds": T}}; missing reasons use krane's defaults (dashboard.rollout).
+    # "sightings": N, "seconds": T}}; missing reasons use krane's defaults (dashboard.failfast).
     failfast_policy = models.JSONField(default=dict, blank=True)
     paused = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True)
@@ -113,7 +113,7 @@ class Service(models.Model):
         # A bad policy would otherwise only surface mid-rollout, in the worker.
         from django.core.exceptions import ValidationError
 
-        from dashboard.rollout import validate_policy
+        from dashboard.failfast import validate_policy
 
         try:
             validate_policy(self.failfast_policy or {})

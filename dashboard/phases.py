@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard import connections, rollout, services, states
+from dashboard import connections, failfast, rollout, services, states
 from dashboard.adapters.kube import CHANGE_CAUSE
 from dashboard.adapters.types import BuildInfo, image_ref
 from dashboard.models import Release
@@ -159,8 +159,8 @@ def step_deploying(release: Release) -> float | None:
         events = kube.events(svc.namespace, since=release.patched_at - timedelta(seconds=5),
                              involved_names=[p["metadata"]["name"] for p in pods])
         sightings = dict(release.sightings)
-        fatal = rollout.fatal_reasons(
-            pods, events, rollout.merge_policy(svc.failfast_policy), sightings, now,
+        fatal = failfast.fatal_reasons(
+            pods, events, failfast.merge_policy(svc.failfast_policy), sightings, now,
             pod_template_hash=prog.pod_template_hash,
         )
         save(release, sightings=sightings)

@@ -35,31 +35,27 @@ def qualified(plural: str, group: str) -> str:
     return f"{plural}.{group}" if group else plural
 
 
+def _about(code: int, reason: str, message: str, plural: str, group: str, name: str) -> ApiError:
+    """An error about one object: Kubernetes names it in `details`."""
+    return ApiError(code, reason, message, {"name": name, "group": group, "kind": plural})
+
+
 def not_found(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(
-        404,
-        "NotFound",
-        f'{qualified(plural, group)} "{name}" not found',
-        {"name": name, "group": group, "kind": plural},
-    )
+    return _about(404, "NotFound", f'{qualified(plural, group)} "{name}" not found',
+                  plural, group, name)
 
 
 def already_exists(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(
-        409,
-        "AlreadyExists",
-        f'{qualified(plural, group)} "{name}" already exists',
-        {"name": name, "group": group, "kind": plural},
-    )
+    return _about(409, "AlreadyExists", f'{qualified(plural, group)} "{name}" already exists',
+                  plural, group, name)
 
 
 def conflict(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(
-        409,
-        "Conflict",
+    return _about(
+        409, "Conflict",
         f'Operation cannot be fulfilled on {qualified(plural, group)} "{name}": the object '
         "has been modified; please apply your changes to the latest version and try again",
-        {"name": name, "group": group, "kind": plural},
+        plural, group, name,
     )
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from dashboard.adapters.errors import AdapterError
 from dashboard.adapters.kube import CHANGE_CAUSE, KubeAdapter
+from dashboard.failfast import fatal_reasons
 from dashboard.failure import build_summary, log_target
-from dashboard.rollout import Progress, fatal_reasons, progress
+from dashboard.rollout import Progress, progress
 
 from .conftest import REPO, commit
 
