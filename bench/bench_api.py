@@ -10,8 +10,9 @@ them, so releases queue up and supersede each other, which is the write-heaviest
 Every request carries a fresh Idempotency-Key and a bearer token (scopes read,deploy), so it
 runs token auth, the idempotency record, throttling on Redis, services.request_release (row
 lock, release, event, hash-chained audit entry, supersede, promote) and the 202 response.
-The load is open-loop: requests start on a fixed 20 ms schedule whatever the latency.
-Target: p99 <= 50 ms.
+The load is open-loop: requests start on a fixed schedule whatever the latency, at 10, 20,
+30, 40 and 50 requests per second in turn (where the server saturates shows between them).
+Target: p99 <= 50 ms at 50 requests per second.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from bench.common import (
 
 RATE = 50  # requests per second: the target rate
 BASELINE_RATE = 10  # for comparison: the same path well below saturation
+RATES = (BASELINE_RATE, 20, 30, 40, RATE)  # where between them the server saturates
 WARMUP_SECONDS = 3.0
 SECONDS = 15.0
 TARGET_P99_MS = 50.0
@@ -137,7 +139,13 @@ def _server(tmp: Path, database_url: str, workers: int) -> Iterator[tuple[str, s
 def _measure(tmp: Path, database_url: str, workers: int) -> dict[int, tuple[list[float], dict[int, int]]]:
     with _server(tmp, database_url, workers) as (url, token):
         _load(url, token, BASELINE_RATE, WARMUP_SECONDS)
-        return {rate: _load(url, token, rate, SECONDS) for rate in (BASELINE_RATE, RATE)}
+        return {rate: _load(url, token, rate, SECONDS) for rate in RATES}
+
+
+def _meets(latencies: list[float], statuses: dict[int, int]) -> bool:
+    """Every request accepted, p99 within the target."""
+    return (percentile(latencies, 99) * 1000 <= TARGET_P99_MS
+            and len(latencies) == sum(statuses.values()))
 
 
 def run() -> str:
@@ -161,11 +169,12 @@ def run() -> str:
                     f"| {label} | {rate} | {sum(statuses.values())} | {len(lat)} | {other or '-'} | "
                     f"{percentile(lat, 50) * 1000:.1f} | {percentile(lat, 90) * 1000:.1f} | "
                     f"{percentile(lat, 99) * 1000:.1f} | {lat[-1] * 1000 if lat else float('nan'):.1f} |")
-            lat, statuses = results[RATE]
-            p99 = percentile(lat, 99) * 1000
-            ok = p99 <= TARGET_P99_MS and len(lat) == sum(statuses.values())
-            verdicts.append(f"{label}: **{p99:.1f} ms** ({'meets' if ok else 'MISSES'} the "
-                            f"{TARGET_P99_MS:.0f} ms target)")
+            within = [rate for rate in RATES if _meets(*results[rate])]
+            p99 = percentile(results[RATE][0], 99) * 1000
+            verdicts.append(
+                f"{label}: **{p99:.1f} ms** ({'meets' if RATE in within else 'MISSES'} the "
+                f"{TARGET_P99_MS:.0f} ms target; the highest rate measured within it: "
+                f"{max(within) if within else 'none'} req/s)")
     finally:
         if postgres is not None:
             _drop_database(postgres)
@@ -175,7 +184,7 @@ def run() -> str:
         "Two server shapes, one after the other: PostgreSQL behind two uvicorn processes (the "
         "production shape: two web replicas, a psycopg pool each) and the embedded default, "
         "SQLite behind one. Each has its own Redis; open-loop load "
-        f"for {SECONDS:.0f} s per rate from an aiohttp client in another process on 127.0.0.1 "
+        f"for {SECONDS:.0f} s at each of {', '.join(map(str, RATES))} req/s from an aiohttp client in another process on 127.0.0.1 "
         "(after a 3 s warm-up at 10 req/s). Each request: bearer token, fresh Idempotency-Key, "
         "per-token throttle on Redis, services.request_release (release + event + audit entry, "
         "superseding the previous queued release), 202 + Location. "

@@ -7,6 +7,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -213,6 +214,25 @@ SLACK_API_URL = env_url("SLACK_API_URL", "https://slack.com/api/", ("http", "htt
 API_TOKEN_RATE = env_rate("API_TOKEN_RATE", "1200/min")
 STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY", "") or ""
 STRIPE_WEBHOOK_SECRET = env_secret("STRIPE_WEBHOOK_SECRET", "") or ""
+
+# Mail (the license API mails Stripe-issued keys): EMAIL_URL = smtp://host:25,
+# smtp+tls://user@host:587 (STARTTLS) or smtps://user@host:465; the password in the URL or,
+# better, in EMAIL_PASSWORD / EMAIL_PASSWORD_FILE. Unset: SMTP on localhost:25.
+_email = urlparse(env_url("EMAIL_URL", "smtp://localhost:25", ("smtp", "smtps", "smtp+tls")) or "")
+if not _email.hostname:
+    raise ImproperlyConfigured("EMAIL_URL is malformed: expected smtp[s|+tls]://[user@]host[:port]")
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = _email.hostname
+EMAIL_USE_SSL = _email.scheme == "smtps"
+EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+try:
+    EMAIL_PORT = _email.port or (465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+except ValueError:
+    raise ImproperlyConfigured("EMAIL_URL is malformed: the port is not a number") from None
+EMAIL_HOST_USER = unquote(_email.username or "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_PASSWORD", None) or unquote(_email.password or "")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "licenses@localhost"
 
 # --- Auth, REST, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

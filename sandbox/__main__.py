@@ -26,7 +26,11 @@ log = logging.getLogger("sandbox")
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--advertise-host", default=None,
+                   help="host name clients use, written into the kubeconfig and build URLs "
+                        "(default: --host, or 127.0.0.1 when listening on all addresses); "
+                        "in docker compose, the service name")
     p.add_argument("--kube-port", type=int, default=6443)
     p.add_argument("--cloudbuild-port", type=int, default=8090)
     p.add_argument("--kubeconfig", type=Path, default=ROOT / "var" / "sandbox" / "kubeconfig")
@@ -38,6 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.speed <= 0:
         p.error("--speed must be > 0")
+    if not args.advertise_host:
+        args.advertise_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     return args
 
 
@@ -70,7 +76,7 @@ async def serve(args: argparse.Namespace) -> None:
     await kube_runner.setup()
     await web.TCPSite(kube_runner, args.host, args.kube_port, backlog=1024).start()
     runners = [kube_runner]
-    cb_url = f"http://{args.host}:{args.cloudbuild_port}"
+    cb_url = f"http://{args.advertise_host}:{args.cloudbuild_port}"
     cb = cloudbuild_app(registry, chaos, args.speed, cb_url)
     if cb is not None:
         cluster.cloudbuild_app = cb
@@ -78,7 +84,7 @@ async def serve(args: argparse.Namespace) -> None:
         await cb_runner.setup()
         await web.TCPSite(cb_runner, args.host, args.cloudbuild_port).start()
         runners.append(cb_runner)
-    kube_url = f"http://{args.host}:{args.kube_port}"
+    kube_url = f"http://{args.advertise_host}:{args.kube_port}"
     write_kubeconfig(args.kubeconfig, kube_url)
     print(f"sandbox ready: kubernetes {kube_url} (kubeconfig {args.kubeconfig}), cloudbuild "
           f"{cb_url if cb is not None else 'disabled'}, speed {args.speed:g}", flush=True)

@@ -52,6 +52,8 @@ def test_it_composes_the_stack_with_healthchecks_and_no_inline_secrets():
     for name in ("postgres", "redis", "web", "worker", "beat", "watcher"):
         assert name in services, name
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
+    # the sandbox's kubeconfig must name a host the other containers can reach
+    assert services["sandbox"]["command"][-2:] == ["--advertise-host", "sandbox"]
     for name in ("web", "worker", "beat", "watcher"):
         depends = services[name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"

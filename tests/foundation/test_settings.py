@@ -33,6 +33,8 @@ def start_settings(**env: str) -> subprocess.CompletedProcess[str]:
         ("RECONCILE_INTERVAL_SECONDS", "soon"),
         ("API_TOKEN_RATE", "lots"),
         ("SLACK_API_URL", "slack.com"),
+        ("EMAIL_URL", "imap://mail.example.com"),
+        ("EMAIL_URL", "smtp://user:pw@mail.example.com:port"),
     ],
 )
 def test_it_refuses_to_start_on_a_malformed_value_naming_the_variable(name, value):
@@ -116,3 +118,21 @@ def test_the_redis_cache_shares_one_pool_per_process_across_contexts():
     grab()
     assert len({id(b) for b in backends}) == 4  # a backend object per thread (context) ...
     assert all(p is pools[0] for p in pools)  # ... and one pool behind them all
+
+
+def test_it_reads_the_mail_server_from_email_url_and_the_password_from_a_file(tmp_path):
+    password = tmp_path / "mail"
+    password.write_text("m4il-pass\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings",
+               EMAIL_URL="smtp+tls://licenses%40example.com@mail.example.com",
+               EMAIL_PASSWORD_FILE=str(password), DEFAULT_FROM_EMAIL="licenses@example.com")
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings as s; "
+         "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL, s.EMAIL_HOST_USER, "
+         "s.EMAIL_HOST_PASSWORD == 'm4il-pass', s.DEFAULT_FROM_EMAIL)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["mail.example.com", "587", "True", "False",
+                                  "licenses@example.com", "True", "licenses@example.com"]

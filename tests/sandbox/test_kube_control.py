@@ -96,3 +96,12 @@ def test_it_recreates_pods_for_a_recreate_strategy_deployment(sandbox, kube_api)
     ups = [e for e in events if "Scaled up" in e.message]
     assert downs and int(downs[-1].metadata.resource_version) < int(ups[-1].metadata.resource_version)
     sandbox.reset()
+
+
+def test_it_advertises_a_reachable_host_not_the_listen_address():
+    from sandbox.__main__ import parse_args
+
+    assert parse_args([]).advertise_host == "127.0.0.1"
+    assert parse_args(["--host", "0.0.0.0"]).advertise_host == "127.0.0.1"  # not routable
+    assert parse_args(["--host", "0.0.0.0", "--advertise-host", "sandbox"]).advertise_host == (
+        "sandbox")  # docker compose: the service name
