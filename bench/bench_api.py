@@ -174,7 +174,7 @@ def run() -> str:
             verdicts.append(
                 f"{label}: **{p99:.1f} ms** ({'meets' if RATE in within else 'MISSES'} the "
                 f"{TARGET_P99_MS:.0f} ms target; the highest rate measured within it: "
-                f"{max(within) if within else 'none'} req/s)")
+                f"{f'{max(within)} req/s' if within else 'none'})")
     finally:
         if postgres is not None:
             _drop_database(postgres)
