@@ -2,6 +2,8 @@
 listening only on a unix socket under var/. Used when REDIS_URL is unset (make run, tests).
 
 `python -m config.embedded_redis` runs it in the foreground (a Procfile process);
+`python -m config.embedded_redis wait` returns once the configured Redis (embedded or
+REDIS_URL) answers, so the web process serves nothing before Redis can answer /readyz;
 `ensure_running()` starts one in the background for the test session.
 """
 
@@ -64,8 +66,24 @@ def ensure_running(socket: Path, timeout: float = 10.0) -> subprocess.Popen[byte
     raise RuntimeError(f"embedded redis-server did not start on {socket}")
 
 
+def wait(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.1)
+    sys.exit(f"Redis did not answer within {timeout:.0f} s")
+
+
 def main() -> None:
     from config.settings import EMBEDDED_REDIS_SOCKET, REDIS_URL
+
+    if sys.argv[1:] == ["wait"]:
+        wait(REDIS_URL)
+        return
 
     if not REDIS_URL.startswith(f"unix://{EMBEDDED_REDIS_SOCKET}"):
         print("REDIS_URL is set; not starting the embedded Redis", flush=True)
