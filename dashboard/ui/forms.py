@@ -59,7 +59,7 @@ class DeployForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("commit") and not data.get("ref") and "commit" not in self.errors:
+        if not (data.get("commit") or data.get("ref") or {"commit", "ref"} & set(self.errors)):
             self.add_error("commit", "Enter a commit SHA, or a branch or tag to deploy.")
         if data.get("force") and not (data.get("force_reason") or "").strip():
             self.add_error("force_reason", "Say why you deploy past the lock.")
