@@ -22,7 +22,9 @@ class SharedPoolClient(RedisCacheClient):
     def _get_connection_pool(self, write: bool) -> Any:
         me: Any = self  # django-stubs do not declare the client's private attributes
         server = me._servers[me._get_connection_pool_index(write)]
-        key = (server, repr(sorted(me._pool_options.items())))
+        if "_options_key" not in me.__dict__:  # options never change: spell them once
+            me._options_key = repr(sorted(me._pool_options.items()))
+        key = (server, me._options_key)
         pool = _pools.get(key)
         if pool is None:
             with _pools_lock:

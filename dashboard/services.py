@@ -15,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dashboard import audit, permissions, states
+from dashboard import audit, permissions, refs, states
 from dashboard.errors import (
     Conflict,
     InvalidRequest,
@@ -153,8 +153,9 @@ def transition(release: Release, to_state: str, *, actor: Any = None, via: str =
             enqueue_advance(locked.pk, locked.tick)
         if to_state in states.TERMINAL and promote:
             promote_next(locked.service, service_locked=True)
-    for f in locked._meta.concrete_fields:
-        setattr(release, f.attname, getattr(locked, f.attname))
+    if locked is not release:  # the caller's copy sees the change too
+        for f in locked._meta.concrete_fields:
+            setattr(release, f.attname, getattr(locked, f.attname))
     return locked
 
 
@@ -250,8 +251,6 @@ def validate_image(service: Service, image: str) -> str:
 
 
 def _resolve_ref(service: Service, ref: str) -> str:
-    from dashboard import refs
-
     if not service.git_repo:
         raise InvalidRequest("commit", f"give a git SHA: {service.name} has no git repository "
                              f"set to look {ref!r} up in")
