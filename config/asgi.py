@@ -3,10 +3,14 @@ dashboard's consumers."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()  # sets Django up before consumers are imported
+django.setup(set_prefix=False)  # before the handler and the consumers are imported
+
+from config.asgi_http import ReusingThreadsASGIHandler  # noqa: E402
+
+django_asgi_app = ReusingThreadsASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

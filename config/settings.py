@@ -95,8 +95,8 @@ DATABASE_URL = env_url(
     ("sqlite", "postgres", "postgresql", "pgsql"),
 )
 try:
-    # No persistent connections: under ASGI every request may run on another thread, and kept
-    # connections pile up until PostgreSQL refuses clients (Django's advice for async).
+    # No persistent PostgreSQL connections by default: Django keeps one per thread, and under
+    # ASGI that is one per request in flight; the web server uses a pool instead (below).
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=0)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
@@ -108,15 +108,18 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20, "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open: a connection is a file handle, and opening one (with Django's SQL functions
+    # and the pragmas) cost about a tenth of a release POST. The web server reuses its request
+    # threads (config/asgi_http.py), so there is one per thread it keeps.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     # A file, not memory: test-started Celery workers and servers must see the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
     # A connection pool per process (psycopg_pool), for the ASGI web server (its start
-    # commands set DATABASE_POOL_SIZE). Requests run on a new thread each there, so Django's
-    # per-thread persistent connections would pile up, and opening one per request costs more
-    # than the request's queries. Celery's prefork workers keep plain connections (a pool's
+    # commands set DATABASE_POOL_SIZE). Requests run on up to one thread each there, so Django's
+    # per-thread persistent connections would pile up in a burst, and opening one per request
+    # costs more than the request's queries. Celery's prefork workers keep plain connections (a pool's
     # threads do not survive fork), so the default is off.
     DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
     if DATABASE_POOL_SIZE:
