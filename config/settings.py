@@ -117,10 +117,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
     # A connection pool per process (psycopg_pool), for the ASGI web server (its start
-    # commands set DATABASE_POOL_SIZE). Requests run on up to one thread each there, so Django's
-    # per-thread persistent connections would pile up in a burst, and opening one per request
-    # costs more than the request's queries. Celery's prefork workers keep plain connections (a pool's
-    # threads do not survive fork), so the default is off.
+    # commands set DATABASE_POOL_SIZE). Requests run on up to one thread each there, so
+    # Django's per-thread persistent connections would pile up in a burst, and opening one per
+    # request costs more than the request's queries. Celery's prefork workers keep plain
+    # connections (a pool's threads do not survive fork), so the default is off.
     DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
     if DATABASE_POOL_SIZE:
         DATABASES["default"]["OPTIONS"]["pool"] = {
