@@ -12,6 +12,10 @@ runs token auth, the idempotency record, throttling on Redis, services.request_r
 lock, release, event, hash-chained audit entry, supersede, promote) and the 202 response.
 The load is open-loop: requests start on a fixed schedule whatever the latency, at 10, 20,
 30, 40 and 50 requests per second in turn (where the server saturates shows between them).
+Then the floor: the same server answering GET /healthz (no DRF, no database) at 50 req/s,
+what this host charges for a request that does nothing. Each row also gives the server
+processes' CPU time per request (from /proc), which says how many requests per second the
+host's cores can serve at all.
 Target: p99 <= 50 ms at 50 requests per second.
 """
 
