@@ -39,10 +39,10 @@ def main(argv: list[str]) -> int:
             section = f"## {name}\n\nFailed to run:\n\n```\n{traceback.format_exc()}```\n"
         print(section, flush=True)
         print(f"   ({time.monotonic() - started:.1f}s)", flush=True)
-        sections[name] = f"{section.rstrip()}\n\n<!-- {_MARK}{name} ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}) -->\n"
+        sections[name] = f"{section.rstrip()}\n\n<!-- {_MARK}{name} ({_now()}) -->\n"
     header = (
         "# Benchmarks\n\n"
-        f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"Written by `make bench` on {_now()}, "
         f"{platform.machine()}, Python {platform.python_version()}. "
         "Each section compares its numbers side by side from one run"
         + (f" (this time only {', '.join(names)} ran; the other sections are from earlier runs, "
@@ -57,6 +57,10 @@ def main(argv: list[str]) -> int:
 
 
 _MARK = "bench: "
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
 def _sections(text: str) -> dict[str, str]:
