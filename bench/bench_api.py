@@ -144,7 +144,7 @@ def _server(tmp: Path, database_url: str,
     try:
         procs.append(start_redis(redis_sock))
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        seed = "from dashboard.demo import seed_demo_service; seed_demo_service()"
+        seed = "from dashboard.management.demo import seed_demo_service; seed_demo_service()"
         subprocess.run([PY, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL)
         out = subprocess.run(

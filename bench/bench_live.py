@@ -232,7 +232,7 @@ def run() -> str:
         _wait(lambda: kubeconfig.exists() and _rolled_out(kube_url), 60, "the sandbox")
         seed = (
             "from django.contrib.auth import get_user_model; from django.test import Client;"
-            "from dashboard.demo import seed_demo_service; seed_demo_service();"
+            "from dashboard.management.demo import seed_demo_service; seed_demo_service();"
             "u = get_user_model().objects.create_superuser('bench', 'b@example.com', 'pw');"
             "c = Client(); c.force_login(u); print(c.cookies['sessionid'].value)"
         )

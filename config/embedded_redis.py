@@ -79,6 +79,8 @@ def wait(url: str, timeout: float = 60.0) -> None:
 
 
 def main() -> None:
+    # Local on purpose: `wait` and the server run before Django is set up, and the settings
+    # module (which parses every variable) is only needed by this entry point.
     from config.settings import EMBEDDED_REDIS_SOCKET, REDIS_URL
 
     if sys.argv[1:] == ["wait"]:

@@ -9,6 +9,6 @@ if settings.APP_ROLE == "licenseapi":
 else:
     urlpatterns = [
         path("", include("dashboard.urls")),
-        path("admin/deployments/", include("dashboard.urls_ui")),
+        path("admin/deployments/", include("dashboard.ui.urls")),
         path("admin/", admin.site.urls),
     ]

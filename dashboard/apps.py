@@ -8,6 +8,6 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # The Deployments section on the admin index, whichever URLconf is loaded first.
-        from dashboard import admin_site
+        from dashboard.ui import admin_site
 
         admin_site.install()

@@ -43,6 +43,14 @@ def normalize_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
     return json.loads(json.dumps(_scrub(payload or {}), default=str))  # type: ignore[no-any-return]
 
 
+def actor_name(actor: Any, via: str) -> str:
+    """Who the trail names for an action: the signed-in user, else the channel itself
+    ("cli", "system", ...)."""
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return str(actor.get_username())
+    return via
+
+
 def _at(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 

@@ -11,11 +11,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from dashboard import states
+from dashboard.rollout.failfast import validate_policy
 
 DEFAULT_HEALTH_PATH = "/health/ready"
 
@@ -75,7 +77,8 @@ class Service(models.Model):
         default=True, help_text="a newer queued release replaces older queued ones"
     )
     # Per fatal reason: {"CrashLoopBackOff": {"action": "fatal"|"after"|"never",
-    # "sightings": N, "seconds": T}}; missing reasons use krane's defaults (dashboard.failfast).
+    # "sightings": N, "seconds": T}}; missing reasons use krane's defaults
+    # (dashboard.rollout.failfast).
     failfast_policy = models.JSONField(default=dict, blank=True)
     paused = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True)
@@ -111,10 +114,6 @@ class Service(models.Model):
 
     def clean(self) -> None:
         # A bad policy would otherwise only surface mid-rollout, in the worker.
-        from django.core.exceptions import ValidationError
-
-        from dashboard.failfast import validate_policy
-
         try:
             validate_policy(self.failfast_policy or {})
         except ValueError as exc:
@@ -195,7 +194,7 @@ class Release(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     timings = models.JSONField(default=dict, blank=True)
     failure_summary = models.JSONField(default=dict, blank=True)
-    # Driver bookkeeping (dashboard.pipeline): the current chain's tick, a lease so two runs
+    # Driver bookkeeping (dashboard.releases.driver): the current chain's tick, a lease so two runs
     # of one step never act at once, and the heartbeat the reconciler watches.
     tick = models.PositiveIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)

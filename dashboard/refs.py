@@ -1,4 +1,6 @@
-"""Resolve a branch or tag name to the commit it points at, with `git ls-remote`.
+"""Commits and refs: the one rule for what a commit SHA and a branch/tag name look like (form,
+REST, Slack and CLI all check with it), and resolving a branch or tag to its commit with
+`git ls-remote`.
 
 Deploying "main" means deploying the commit main points at when the request arrives: it is
 resolved once, before the release exists, and the release records both (a retry or a later
@@ -15,6 +17,40 @@ import subprocess
 
 TIMEOUT = 15.0  # seconds for one ls-remote
 _USERINFO = re.compile(r"(?<=://)[^/@]+@")
+
+# A SHA is 7 to 40 hex digits (any case on input, stored lower case). A ref starts with a
+# letter or digit (never "-": it is passed to git as an argument) and never holds "..".
+SHA_PATTERN = r"^[0-9a-fA-F]{7,40}$"
+REF_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$"
+SHA_RULE = "a git SHA: 7 to 40 hexadecimal characters"
+REF_RULE = "a branch or tag name (letters, digits, . _ / + -; no '..')"
+_SHA = re.compile(SHA_PATTERN)
+_REF = re.compile(REF_PATTERN)
+
+
+def is_sha(value: str) -> bool:
+    return bool(_SHA.match(value or ""))
+
+
+def is_ref(value: str) -> bool:
+    return bool(_REF.match(value or ""))
+
+
+def clean_commit(value: str | None) -> str:
+    """The commit as stored (stripped, lower case; "" when empty). ValueError when it is
+    not a SHA."""
+    commit = (value or "").strip()
+    if commit and not is_sha(commit):
+        raise ValueError(f"must be {SHA_RULE}")
+    return commit.lower()
+
+
+def clean_ref(value: str | None) -> str:
+    """The ref stripped ("" when empty). ValueError when it is not a branch or tag name."""
+    ref = (value or "").strip()
+    if ref and not is_ref(ref):
+        raise ValueError(f"must be {REF_RULE}")
+    return ref
 
 
 class RefNotFound(Exception):

@@ -1,7 +1,7 @@
-"""Release states and the one transition table (DESIGN.md, "Release lifecycle").
+"""Release states and the one transition table.
 
-`services.transition()` is the only code that moves a release between states, and it refuses
-any move this table does not list.
+`dashboard.releases.lifecycle.transition()` is the only code that moves a release between
+states, and it refuses any move this table does not list.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
-"""Live messages: every message on a stream (`service:<name>`, `release:<id>`) gets the next
-sequence number of that stream and is appended to a bounded Redis stream. That log is the
-fan-out: each web process tails it once (dashboard/watch/hub.py) for all its viewers, and
-reconnecting viewers resume from it by sequence number.
+"""The live bus, and the one home of its names: stream names (`service_stream`,
+`release_stream`), message types (the `*_TYPE`... constants below are the ones the pipeline,
+watcher and pages exchange) and the Redis key layout.
+
+Every message on a stream (`service:<name>`, `release:<id>`) gets the next sequence number of
+that stream and is appended to a bounded Redis stream. That log is the fan-out: each web
+process tails it once (dashboard/live/hub.py) for all its viewers, and reconnecting viewers
+resume from it by sequence number.
 
 Message shape: {"stream": str, "seq": int, "type": str, "at": float, "data": {...}}.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from typing import Any
 
@@ -21,9 +26,39 @@ log = logging.getLogger(__name__)
 REPLAY_LENGTH = 2000  # messages kept per stream for reconnecting clients
 _client: redis.Redis | None = None
 
+# The watcher's leader lease (dashboard/watch/lease.py holds it; snapshots ask whether anyone
+# leads). LIVE_LEASE_KEY lets a test run its own watchers beside `make run`'s.
+LEASE_KEY = os.environ.get("LIVE_LEASE_KEY", "live:watcher:leader")
+# Viewers of a release page: a sorted set of channel names scored by when each last said it
+# is there; the watcher follows pod logs only while somebody looks.
+VIEWER_TTL = 45.0
+VIEWER_REFRESH = 15.0
+
+
+def service_stream(name: str) -> str:
+    return f"service:{name}"
+
+
+def release_stream(release_id: int | str) -> str:
+    return f"release:{release_id}"
+
+
+def is_release_stream(stream: str) -> bool:
+    return stream.startswith("release:")
+
+
+def seq_key(stream: str) -> str:
+    """The counter that numbers `stream`'s messages."""
+    return f"live:seq:{stream}"
+
+
+def replay_key(stream: str) -> str:
+    """The Redis stream that holds `stream`'s replay log (the hub and the mirror tail it)."""
+    return f"live:log:{stream}"
+
 # Redis assigns the sequence number and appends to the replay stream in one step, so two
 # publishers (say, a worker and the watcher) can never interleave numbers and entries.
-_PUBLISH = """
+PUBLISH_SCRIPT = """
 local seq = redis.call('INCR', KEYS[1])
 local body = string.gsub(ARGV[1], '"seq":0', '"seq":' .. seq, 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'm', body)
@@ -42,8 +77,31 @@ def client() -> redis.Redis:
     return _client
 
 
-def _keys(stream: str) -> tuple[str, str]:
-    return f"live:seq:{stream}", f"live:log:{stream}"
+def keys(stream: str) -> tuple[str, str]:
+    """(sequence counter, replay log) of `stream`: the KEYS of PUBLISH_SCRIPT."""
+    return seq_key(stream), replay_key(stream)
+
+
+def join(stream: str, channel: str) -> None:
+    """Say a viewer (a WebSocket channel) is watching `stream`; repeat every VIEWER_REFRESH."""
+    key = _viewers_key(stream)
+    pipe = client().pipeline()
+    pipe.zadd(key, {channel: time.time()})
+    pipe.expire(key, int(VIEWER_TTL * 4))
+    pipe.execute()
+
+
+def leave(stream: str, channel: str) -> None:
+    client().zrem(_viewers_key(stream), channel)
+
+
+def viewers(stream: str) -> int:
+    """Viewers seen within VIEWER_TTL (a web process that died stops counting soon)."""
+    return int(client().zcount(_viewers_key(stream), time.time() - VIEWER_TTL, "+inf"))
+
+
+def _viewers_key(stream: str) -> str:
+    return f"live:viewers:{stream}"
 
 
 def publish(stream: str, type_: str, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -52,7 +110,7 @@ def publish(stream: str, type_: str, data: dict[str, Any]) -> dict[str, Any] | N
     message = {"stream": stream, "seq": 0, "type": type_, "at": time.time(), "data": data}
     body = json.dumps(message, separators=(",", ":"), default=str)
     try:
-        _seq, stored = client().eval(_PUBLISH, 2, *_keys(stream), body, REPLAY_LENGTH)
+        _seq, stored = client().eval(PUBLISH_SCRIPT, 2, *keys(stream), body, REPLAY_LENGTH)
         message = json.loads(stored)
         return message
     except Exception:
@@ -61,14 +119,14 @@ def publish(stream: str, type_: str, data: dict[str, Any]) -> dict[str, Any] | N
 
 
 def last_seq(stream: str) -> int:
-    value = client().get(_keys(stream)[0])
+    value = client().get(seq_key(stream))
     return int(value) if value else 0
 
 
 def since(stream: str, seq: int) -> list[dict[str, Any]] | None:
     """Messages after `seq`, oldest first; None when some have aged out of the replay log
     (the caller then sends a fresh snapshot instead)."""
-    entries: Any = client().xrange(_keys(stream)[1], min=f"({seq}-1", max="+")
+    entries: Any = client().xrange(replay_key(stream), min=f"({seq}-1", max="+")
     messages = [json.loads(fields["m"]) for _, fields in entries]
     if seq < last_seq(stream) and (not messages or messages[0]["seq"] != seq + 1):
         return None
@@ -83,7 +141,7 @@ def since(stream: str, seq: int) -> list[dict[str, Any]] | None:
 # reconnect or a new leader publishes nothing that did not change; and the state hash read
 # together with the seq (`state()`) is an exact snapshot at that seq. The optional fence is
 # the watcher's lease: a watcher that lost it can no longer publish anything.
-_PUBLISH_ROW = """
+PUBLISH_ROW_SCRIPT = """
 if ARGV[6] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[6] then return {-1, ''} end
 if ARGV[3] ~= '' then
   local old = redis.call('HGET', KEYS[3], ARGV[3])
@@ -116,8 +174,7 @@ return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2])}
 
 
 def row_keys(stream: str) -> tuple[str, str, str, str]:
-    seq_key, log_key = _keys(stream)
-    return seq_key, log_key, f"live:digest:{stream}", f"live:state:{stream}"
+    return seq_key(stream), replay_key(stream), f"live:digest:{stream}", f"live:state:{stream}"
 
 
 def encode(stream: str, type_: str, data: dict[str, Any]) -> str:
@@ -130,10 +187,10 @@ def row_args(
     mode: str = "set", fence: tuple[str, str] | None = None,
 ) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of the row script (shared by the sync and the watcher's async client)."""
-    keys = [*row_keys(stream), fence[0] if fence else "live:nofence"]
+    names = [*row_keys(stream), fence[0] if fence else "live:nofence"]
     token = fence[1] if fence else ""
     args = [encode(stream, type_, data), REPLAY_LENGTH, key, digest, mode, token]
-    return keys, args
+    return names, args
 
 
 def publish_row(stream: str, type_: str, data: dict[str, Any], *, key: str = "",
@@ -141,8 +198,8 @@ def publish_row(stream: str, type_: str, data: dict[str, Any], *, key: str = "",
                 fence: tuple[str, str] | None = None) -> dict[str, Any] | None:
     """Publish `data` as the new state of row `key` unless its `digest` is unchanged (None);
     mode "set" keeps it in the stream's state, "del" removes the row, "none" keeps nothing."""
-    keys, args = row_args(stream, type_, data, key=key, digest=digest, mode=mode, fence=fence)
-    seq, stored = client().eval(_PUBLISH_ROW, len(keys), *keys, *args)
+    names, args = row_args(stream, type_, data, key=key, digest=digest, mode=mode, fence=fence)
+    seq, stored = client().eval(PUBLISH_ROW_SCRIPT, len(names), *names, *args)
     if int(seq) <= 0:
         return None
     message: dict[str, Any] = json.loads(stored)
@@ -152,14 +209,14 @@ def publish_row(stream: str, type_: str, data: dict[str, Any], *, key: str = "",
 def state(stream: str) -> tuple[int, dict[str, dict[str, Any]]]:
     """(seq, {row key: last message}) read atomically: the rows are exactly the effect of
     messages 1..seq, so a client given this snapshot continues with seq + 1."""
-    seq_key, _, _, state_key = row_keys(stream)
-    seq, flat = client().eval(_STATE, 2, seq_key, state_key)
+    counter, _, _, state_key = row_keys(stream)
+    seq, flat = client().eval(_STATE, 2, counter, state_key)
     rows = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
     return int(seq), rows
 
 
-def forget_rows(stream: str, keys: list[str]) -> None:
+def forget_rows(stream: str, row_names: list[str]) -> None:
     """Drop rows from the snapshot state without publishing (old events past the window);
     their digests stay, so they are not published again."""
-    if keys:
-        client().hdel(row_keys(stream)[3], *keys)
+    if row_names:
+        client().hdel(row_keys(stream)[3], *row_names)

@@ -1,30 +1,24 @@
-"""Celery tasks: thin, named, take ids, safe to run twice (dashboard.pipeline explains how).
-
-Callers enqueue them on commit (services.enqueue_advance); each run does one step and the
-driver re-queues the next with a short countdown, far below the broker's visibility timeout.
-"""
+"""Celery tasks: thin, named, take ids, safe to run twice (dashboard/releases/driver.py says
+how). The pipeline enqueues them by name after commit (releases.lifecycle.enqueue_on_commit);
+nothing imports this module but Celery's autodiscovery."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from dashboard.releases import driver, lifecycle
 
-@shared_task(name="dashboard.advance_release", ignore_result=True)
+
+@shared_task(name=lifecycle.ADVANCE_TASK, ignore_result=True)
 def advance_release(release_id: int, tick: int) -> None:
-    from dashboard import services
-
-    services.advance_release(release_id, tick)
+    driver.advance(release_id, tick)
 
 
-@shared_task(name="dashboard.cancel_build", ignore_result=True, max_retries=10)
+@shared_task(name=lifecycle.CANCEL_BUILD_TASK, ignore_result=True, max_retries=10)
 def cancel_build(release_id: int) -> None:
-    from dashboard import pipeline
-
-    pipeline.cancel_build(release_id)
+    driver.cancel_build(release_id)
 
 
-@shared_task(name="dashboard.reconcile", ignore_result=True)
+@shared_task(name=lifecycle.RECONCILE_TASK, ignore_result=True)
 def reconcile() -> dict[str, int]:
-    from dashboard import services
-
-    return services.reconcile()
+    return driver.reconcile()

@@ -7,6 +7,8 @@ class LicenseApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from licenseapi import conf
+        # Variables are parsed now, so a malformed value stops start-up naming it.
+        from licenseapi import certificates, conf
 
         conf.check_environment()
+        certificates.check_configured_key()

@@ -24,6 +24,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from licenseapi import conf
+
 FORMAT = "licenseapi-cert-v1"
 ALGORITHM = "Ed25519"
 log = logging.getLogger(__name__)
@@ -126,8 +128,6 @@ def signing_key() -> Ed25519PrivateKey:
     and kept under var/ (so certificates survive restarts); in production, an error, because
     a key that changes per pod would make certificates unverifiable."""
     from django.conf import settings  # local: verify_certificate must work without Django
-
-    from licenseapi import conf
 
     text = conf.signing_key_text()
     cache_id = hashlib.sha256(text.encode()).hexdigest() if text else "dev"
@@ -237,3 +237,16 @@ def verify_certificate(
     if payload.get("status") != "active":
         raise CertificateError(f"license status is {payload.get('status')!r}, not active")
     return payload
+
+
+def check_configured_key() -> None:
+    """Stop start-up when LICENSE_SIGNING_KEY is set but is not a usable key."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    text = conf.signing_key_text()
+    if not text:
+        return
+    try:
+        load_private_key(text)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"LICENSE_SIGNING_KEY is malformed: {exc}") from None

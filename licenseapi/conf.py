@@ -86,16 +86,7 @@ def bench_bare_view() -> bool:
 def check_environment() -> None:
     """Parse every license API variable now, so a malformed value stops start-up naming it
     (the project's rule) instead of failing the first request that needs it."""
-    from django.core.exceptions import ImproperlyConfigured
 
     for name in _INT_DEFAULTS:
         get_int(name)
     rate_limits_enabled()
-    text = signing_key_text()
-    if text:
-        from licenseapi.certificates import load_private_key
-
-        try:
-            load_private_key(text)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"LICENSE_SIGNING_KEY is malformed: {exc}") from None

@@ -14,7 +14,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from licenseapi import conf
-from licenseapi.keys import MalformedKey, generate_license_key, parse_license_key, secret_matches
+from licenseapi.keys import (
+    MalformedKey,
+    generate_license_key,
+    generate_staff_token,
+    parse_license_key,
+    secret_matches,
+)
 from licenseapi.models import (
     Activation,
     License,
@@ -22,6 +28,7 @@ from licenseapi.models import (
     LicenseSnapshot,
     LicenseStatus,
     Product,
+    StaffToken,
 )
 
 log = logging.getLogger(__name__)
@@ -355,9 +362,6 @@ def rotate_key(license_id: Any, actor: str) -> tuple[License, str]:
 
 def create_staff_token(name: str) -> str:
     """Create a staff API token; returns it (the only time it exists in clear)."""
-    from licenseapi.keys import generate_staff_token
-    from licenseapi.models import StaffToken
-
     token, parts = generate_staff_token()
     StaffToken.objects.create(name=name, prefix=parts.prefix, token_hash=parts.secret_hash)
     return token

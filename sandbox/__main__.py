@@ -52,6 +52,8 @@ def cloudbuild_app(
 ) -> web.Application | None:
     """The Cloud Build half, imported lazily: the sandbox still serves Kubernetes without it."""
     try:
+        # Local on purpose: Google's client libraries are optional for a Kubernetes-only
+        # sandbox, and an ImportError here must not stop it.
         from . import cloudbuild
     except ImportError as exc:
         log.warning("Cloud Build sandbox unavailable (%s); serving Kubernetes only", exc)

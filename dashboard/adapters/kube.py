@@ -1,7 +1,7 @@
 """Kubernetes through the official client (36.x), returning the API's own JSON as dicts.
 
 Every read uses `_preload_content=False` and parses the body, so callers (and the pure
-functions in dashboard/rollout.py) see exactly what the API server sent: camelCase keys,
+functions in dashboard/rollout/) see exactly what the API server sent: camelCase keys,
 `metadata.annotations`, `status.conditions`... the same shape watches deliver.
 Every call carries `_request_timeout`; errors become AdapterError (see `map_error`).
 """

@@ -14,20 +14,14 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from dashboard.rollout.objects import CHANGE_CAUSE, HASH_LABEL, REVISION, UNDO_KEEP, revision_of
+
 from .errors import AdapterError, retryable_status
 
-REVISION = "deployment.kubernetes.io/revision"
-CHANGE_CAUSE = "kubernetes.io/change-cause"
-HASH_LABEL = "pod-template-hash"
-# Annotations `kubectl rollout undo` keeps from the Deployment (the rest come from the RS).
-UNDO_KEEP = (
-    "kubectl.kubernetes.io/last-applied-configuration",
-    REVISION,
-    "deployment.kubernetes.io/revision-history",
-    "deployment.kubernetes.io/desired-replicas",
-    "deployment.kubernetes.io/max-replicas",
-    "deprecated.deployment.rollback.to",
-)
+__all__ = [
+    "CHANGE_CAUSE", "HASH_LABEL", "REVISION", "UNDO_KEEP", "api_client_for", "event_time",
+    "first_image", "map_error", "revision_of", "selector_string", "template_without_hash",
+]
 
 _clients: dict[tuple[Any, ...], client.ApiClient] = {}
 _clients_lock = threading.Lock()
@@ -118,12 +112,6 @@ def selector_string(selector: dict[str, Any] | str | None) -> str:
         parts = [f"{k}={v}" for k, v in sorted(selector.items())]
     return ",".join(parts)
 
-
-def revision_of(obj: dict[str, Any]) -> int:
-    try:
-        return int(((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION, 0))
-    except (TypeError, ValueError):
-        return 0
 
 
 def template_without_hash(template: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ class DashboardApiConfig(AppConfig):
     def ready(self) -> None:
         # The OpenAPI description of bearer tokens, and the notification hooks on the
         # pipeline's signals (connected only if the pipeline provides them).
-        from dashboard import notifications
-        from dashboard.api import schema  # noqa: F401
+        from dashboard.api import (
+            notifications,
+            schema,  # noqa: F401
+        )
 
         notifications.connect()

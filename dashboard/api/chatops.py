@@ -1,17 +1,15 @@
 """What a Slack command does, through dashboard.services and dashboard.permissions; the text
-it answers with. Used by the Celery task in dashboard.slack."""
+it answers with. Used by the Celery task in dashboard.api.slack."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard import permissions, services, states
+from dashboard import permissions, refs, services, states
+from dashboard.api.queries import service_summaries
 from dashboard.errors import ServiceError
 from dashboard.models import Release, Service
-
-SHA_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 
 @dataclass
@@ -44,8 +42,6 @@ def outcome_text(release: Release) -> str:
 
 
 def status_text(service: Service) -> str:
-    from dashboard.api.queries import service_summaries
-
     row = service_summaries(Service.objects.filter(pk=service.pk))[0]
     lines = [f"*{service.name}* ({row['cluster']}/{row['namespace']}/{row['deployment']})"]
     cur = row["current"]
@@ -81,7 +77,7 @@ def execute(cmd: Any, user: Any, key: str = "") -> Outcome:
             if not permissions.can_deploy(user, service):
                 return Outcome(f"You may not deploy *{name}*.")
             target = cmd.args[1]
-            is_sha = bool(SHA_RE.match(target))
+            is_sha = refs.is_sha(target)
             release = services.request_release(
                 **common, commit=target if is_sha else "", ref="" if is_sha else target,
                 reason=cmd.rest, idempotency_key=f"slack:{key}"[:200] if key else None)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
+
+from dashboard.api.routes import schema_patterns
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -22,16 +25,11 @@ class SchemaView(SpectacularAPIView):
 
 def index(request: HttpRequest) -> HttpResponse:
     """GET /api/v1/: where things are (no authentication needed to find the docs)."""
-    from django.http import JsonResponse
-    from django.urls import reverse
-
     names = ["release-list", "service-list", "audit-list", "audit-export", "schema", "docs"]
     return JsonResponse({n.replace("-", "_"): reverse(f"dashboard_api:{n}") for n in names})
 
 
 def docs_page(request: HttpRequest) -> HttpResponse:
-    from dashboard.api.urls import schema_patterns
-
     schema = SchemaGenerator(patterns=schema_patterns).get_schema(request=None, public=True)
     operations = []
     for path, item in schema.get("paths", {}).items():

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
+from dashboard import permissions as perms
 from dashboard.api.models import ApiToken
 
 # scope -> the dashboard.permissions check it narrows
@@ -52,8 +53,6 @@ class ScopePermission(permissions.BasePermission):
 
 def check_service(request: Request, service: Any, action: str) -> None:
     """Raise 403 unless this request may perform `action` on `service`."""
-    from dashboard import permissions as perms
-
     scope = ACTION_SCOPES[action]
     token = token_of(request)
     if token is not None:

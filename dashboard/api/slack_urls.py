@@ -3,7 +3,7 @@ path("chatops/slack/", include("dashboard.api.slack_urls")))."""
 
 from django.urls import path
 
-from dashboard import slack
+from dashboard.api import slack
 
 urlpatterns = [
     path("commands", slack.commands, name="slack-commands"),

@@ -1,29 +1,11 @@
 """/api/v1/ (mounted by dashboard/urls.py: path("api/v1/", include("dashboard.api.urls")))."""
 
-from django.urls import include, path
+from django.urls import path
 
-from dashboard.api import docs, views
+from dashboard.api import docs
+from dashboard.api.routes import api_patterns, schema_patterns
 
 app_name = "dashboard_api"
-
-api_patterns = [
-    path("releases/", views.ReleaseList.as_view(), name="release-list"),
-    path("releases/<int:pk>/", views.ReleaseDetail.as_view(), name="release-detail"),
-    path("releases/<int:pk>/cancel/", views.ReleaseCancel.as_view(), name="release-cancel"),
-    path("releases/<int:pk>/rollback/", views.ReleaseRollback.as_view(),
-         name="release-rollback"),
-    path("services/", views.ServiceList.as_view(), name="service-list"),
-    path("services/<slug:name>/", views.ServiceDetail.as_view(), name="service-detail"),
-    path("services/<slug:name>/pause/", views.ServicePause.as_view(), name="service-pause"),
-    path("services/<slug:name>/resume/", views.ServiceResume.as_view(), name="service-resume"),
-    path("services/<slug:name>/lock/", views.ServiceLock.as_view(), name="service-lock"),
-    path("services/<slug:name>/unlock/", views.ServiceUnlock.as_view(), name="service-unlock"),
-    path("audit/", views.AuditList.as_view(), name="audit-list"),
-    path("audit/export/", views.AuditExport.as_view(), name="audit-export"),
-]
-
-# The schema describes the API at its mounted prefix, and nothing else of the site.
-schema_patterns = [path("api/v1/", include((api_patterns, "dashboard_api")))]
 
 urlpatterns = [
     path("", docs.index, name="index"),

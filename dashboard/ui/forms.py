@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 from django import forms
 
-HEX = re.compile(r"^[0-9a-f]{7,40}$")
-REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$")
+from dashboard import refs
 
 
 class DeployForm(forms.Form):
@@ -46,16 +44,16 @@ class DeployForm(forms.Form):
             del self.fields["force_reason"]
 
     def clean_commit(self) -> str:
-        value: str = self.cleaned_data["commit"].strip().lower()
-        if value and not HEX.match(value):
-            raise forms.ValidationError("Enter a commit SHA: 7 to 40 hexadecimal characters.")
-        return value
+        try:
+            return refs.clean_commit(self.cleaned_data["commit"])
+        except ValueError:
+            raise forms.ValidationError(f"Enter {refs.SHA_RULE}.") from None
 
     def clean_ref(self) -> str:
-        value: str = self.cleaned_data.get("ref", "").strip()
-        if value and (not REF.match(value) or ".." in value):
-            raise forms.ValidationError("Enter a branch or tag name (letters, digits, . _ / -).")
-        return value
+        try:
+            return refs.clean_ref(self.cleaned_data.get("ref", ""))
+        except ValueError:
+            raise forms.ValidationError(f"Enter {refs.REF_RULE}.") from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -43,7 +43,7 @@ class LiveState:
 
 def service_state(name: str) -> LiveState:
     try:
-        seq, rows = streams.state(f"service:{name}")
+        seq, rows = streams.state(streams.service_stream(name))
     except Exception:
         log.info("live state of %s unavailable", name, exc_info=True)
         return LiveState()

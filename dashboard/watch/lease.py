@@ -10,14 +10,14 @@ stops before anybody else can take over; the token is also the publish fence
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import uuid
 
 import redis
 
-# One lease per Redis; LIVE_LEASE_KEY lets a test run its own watchers beside `make run`'s.
-LEASE_KEY = os.environ.get("LIVE_LEASE_KEY", "live:watcher:leader")
+from dashboard.streams import LEASE_KEY
+
+__all__ = ["LEASE_KEY", "Lease"]
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then

@@ -17,7 +17,7 @@ from dashboard import streams
 from dashboard.watch.publisher import Item
 
 if TYPE_CHECKING:
-    from dashboard.watcher import Watcher
+    from dashboard.watch.watcher import Watcher
 
 log = logging.getLogger(__name__)
 COPIED = frozenset({"build.step", "build.log", "release.event", "verify"})
@@ -59,7 +59,8 @@ class Mirror(threading.Thread):
         positions = {
             rid: str(self.client.get(_position_key(rid)) or "0-0") for rid in releases
         }
-        keys: Any = {streams._keys(f"release:{rid}")[1]: pos for rid, pos in positions.items()}
+        keys: Any = {streams.replay_key(streams.release_stream(rid)): pos
+                     for rid, pos in positions.items()}
         batch: Any = self.client.xread(keys, count=200, block=BLOCK_MS)
         for key, entries in batch or []:
             rid = int(key.rsplit(":", 1)[1])
@@ -71,7 +72,7 @@ class Mirror(threading.Thread):
                 if name and message.get("type") in COPIED and self.watcher.leading:
                     data = {**(message.get("data") or {}), "release": rid}
                     self.watcher.publisher.submit(
-                        Item(f"service:{name}", message["type"], data, mode="none"))
+                        Item(streams.service_stream(name), message["type"], data, mode="none"))
             if last and self.watcher.leading:
                 self.client.set(_position_key(rid), last, ex=86400)
         return True

@@ -3,7 +3,7 @@ threads through a queue.
 
 Watch threads never wait on Redis or on viewers: `submit()` only enqueues. Items are
 published in order. Viewers read the messages from the streams' replay logs (each web
-process tails them once, dashboard/watch/hub.py), so a slow viewer holds back nobody here.
+process tails them once, dashboard/live/hub.py), so a slow viewer holds back nobody here.
 Publishing is fenced by the lease: after it is lost nothing more goes out.
 """
 
@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from dashboard import streams
+from dashboard.releases import driver
 
 from .lease import Lease
 
@@ -45,7 +46,7 @@ class Publisher(threading.Thread):
         super().__init__(name="live-publisher", daemon=True)
         self.lease = lease
         self.on_failed = on_failed
-        self.enqueue = enqueue or _advance_release
+        self.enqueue = enqueue or driver.wake
         self.loop = asyncio.new_event_loop()
         self.queue: asyncio.Queue[Item] = asyncio.Queue()
         self.ready = threading.Event()
@@ -64,7 +65,7 @@ class Publisher(threading.Thread):
         self.redis = aioredis.Redis.from_url(
             settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5, decode_responses=True
         )
-        self.script = self.redis.register_script(streams._PUBLISH_ROW)
+        self.script = self.redis.register_script(streams.PUBLISH_ROW_SCRIPT)
         self.ready.set()
         while True:
             item = await self.queue.get()
@@ -110,26 +111,3 @@ class Publisher(threading.Thread):
         self._last_wake[release_id] = time.monotonic()
         if self.lease.held:
             self.loop.run_in_executor(None, self.enqueue, release_id)
-
-
-def _advance_release(release_id: int) -> None:
-    """Run the release's next step now. The driver's chains carry a tick (dashboard/pipeline.py):
-    a step sent with the current tick takes over the chain (the pending, delayed step of the
-    old chain finds its tick stale and stops), one sent with an old tick does nothing. So a
-    wake-up can never run two steps at once or fork the chain."""
-    from django.db import close_old_connections
-
-    from dashboard import states
-    from dashboard.models import Release
-
-    try:
-        close_old_connections()
-        tick = (Release.objects.filter(pk=release_id, state__in=states.ACTIVE)
-                .values_list("tick", flat=True).first())
-        if tick is None:
-            return
-        from config.celery import app
-
-        app.send_task("dashboard.advance_release", args=[release_id, tick])
-    except Exception:
-        log.warning("could not enqueue advance_release(%s)", release_id, exc_info=True)

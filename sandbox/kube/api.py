@@ -12,7 +12,7 @@ from .clock import Clock
 from .events import to_events_v1
 from .patch import apply_patch
 from .resources import DEPLOYMENTS, NAMESPACES, NEW_EVENTS, PODS, REPLICASETS, ResourceType
-from .selectors import make_filter
+from .selectors import make_filter, selector_to_string
 from .store import Store
 
 Obj = dict[str, Any]
@@ -154,8 +154,6 @@ class Api:
         obj = self.get(rt, ns, name)
         meta = obj["metadata"]
         sel = obj["spec"].get("selector") or {}
-        from .selectors import selector_to_string
-
         return {
             "kind": "Scale",
             "apiVersion": "autoscaling/v1",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..chaos import Chaos
-from ..registry import Registry
+from ..registry import Registry, split_reference
 from .api import Api
 from .clock import Clock
 from .controllers.deployment import DeploymentController
@@ -115,8 +115,6 @@ class Cluster:
                     self._push(parts[0], parts[1] if len(parts) > 1 else PRELOADED_COMMIT)
 
     def _push(self, reference: str, commit: str) -> None:
-        from ..registry import split_reference
-
         repository, tag, _digest = split_reference(reference)
         self.registry.push(repository, tag or "latest", commit)
 

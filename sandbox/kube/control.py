@@ -16,7 +16,7 @@ POST     /sandbox/v1/images           {"image": "repo:tag", "commit": "..."} pre
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -24,10 +24,14 @@ from ..chaos import ApiChaos
 from ..registry import split_reference
 from .resources import RESOURCES
 
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+# The key under which the API server's app keeps its cluster (server.py sets it).
+CLUSTER: web.AppKey[Cluster] = web.AppKey("cluster")
+
 
 def _cluster(request: web.Request) -> Any:
-    from .server import CLUSTER
-
     return request.app[CLUSTER]
 
 

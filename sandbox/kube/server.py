@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import discovery, errors, openapi, protobuf
 from .api import SCALABLE, view
+from .control import CLUSTER, add_control_routes
 from .patch import APPLY, SMP
 from .proxy import serve_proxy
 from .resources import BY_PATH, GROUPS, PODS, SERVICES, ResourceType
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from .cluster import Cluster
 
 Obj = dict[str, Any]
-CLUSTER: web.AppKey[Cluster] = web.AppKey("cluster")
 log = logging.getLogger("sandbox.kube")
 
 
@@ -291,8 +291,6 @@ async def not_found(request: web.Request) -> web.Response:
 
 
 def create_app(cluster: Cluster) -> web.Application:
-    from .control import add_control_routes
-
     app = web.Application(middlewares=[chaos_middleware], client_max_size=16 * 1024 * 1024)
     app[CLUSTER] = cluster
     app.router.add_get("/version", version)

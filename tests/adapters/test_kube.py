@@ -11,9 +11,9 @@ import pytest
 
 from dashboard.adapters.errors import AdapterError
 from dashboard.adapters.kube import CHANGE_CAUSE, KubeAdapter
-from dashboard.failfast import fatal_reasons
-from dashboard.failure import build_summary, log_target
 from dashboard.rollout import Progress, progress
+from dashboard.rollout.failfast import fatal_reasons
+from dashboard.rollout.summary import build_summary, log_target
 
 from .conftest import REPO, commit
 

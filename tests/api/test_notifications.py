@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import notifications
+from dashboard.api import notifications
 from dashboard.api.models import NotificationTarget
 from tests.api.conftest import SHA, Api, make_service
 

@@ -29,10 +29,11 @@ def _active_release(service, **fields):
 
 
 def test_it_follows_the_new_pods_logs_while_the_release_page_is_open(live):
-    from dashboard import podlogs, services
+    from dashboard import streams
+    from dashboard.releases import lifecycle
 
     release = _active_release(live.service)
-    services.record_event(release, "note", "started by the test")
+    lifecycle.record_event(release, "note", "started by the test")
     live.start_watcher()
     stream = f"release:{release.pk}"
 
@@ -43,7 +44,7 @@ def test_it_follows_the_new_pods_logs_while_the_release_page_is_open(live):
             snap = view.messages[0]["data"]
             assert snap["release"]["id"] == release.pk and snap["release"]["state"] == "deploying"
             assert [e["message"] for e in snap["timeline"]] == ["started by the test"]
-            assert await asyncio.to_thread(podlogs.viewers, stream) == 1
+            assert await asyncio.to_thread(streams.viewers, stream) == 1
             image = await asyncio.to_thread(set_image, live.sandbox, "logs1")
             await read_until(ws, view, lambda v: any(
                 m["type"] == "podlog" and m["data"]["lines"] for m in v.live()), 60)
@@ -60,7 +61,7 @@ def test_it_follows_the_new_pods_logs_while_the_release_page_is_open(live):
     assert all(d["container"] == "license-api" for d in logs)
     # The page closed: the server's disconnect handler drops the viewer (asynchronously, just
     # after the socket closes), and the watcher stops following.
-    live.wait_for(lambda: podlogs.viewers(stream) == 0, 5, "the viewer count to drop to 0")
+    live.wait_for(lambda: streams.viewers(stream) == 0, 5, "the viewer count to drop to 0")
 
 
 def test_it_wakes_the_pipeline_when_its_service_changes(live, tmp_path):

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _digests_never_repeat(view: View) -> None:
-    from dashboard.watch.rows import digest
+    from dashboard.rollout.rows import digest
 
     last: dict[tuple[str, str], str] = {}
     for m in view.live():

@@ -54,10 +54,10 @@ def test_it_does_not_let_a_stalled_viewer_hold_back_the_others(live):
         async with await connect(live.url(path), live.cookie) as ws:
             await read_until(ws, view, lambda v: v.snapshots == 1, 10)
             started = time.monotonic()
-            keys = streams._keys(live.stream)
+            keys = streams.keys(live.stream)
             for i in range(MESSAGES):
                 body = streams.encode(live.stream, "test.filler", {"i": i, "pad": PAD})
-                await asyncio.to_thread(streams.client().eval, streams._PUBLISH, 2, *keys,
+                await asyncio.to_thread(streams.client().eval, streams.PUBLISH_SCRIPT, 2, *keys,
                                         body, streams.REPLAY_LENGTH)
             last = streams.last_seq(live.stream)
             await read_until(ws, view, lambda v: v.last >= last, 30)

@@ -57,7 +57,7 @@ def settle(settings: Any) -> Callable[..., Any]:
 def wait_until(release: Any, until: Any, timeout: float = 60, reconcile: bool = True) -> Any:
     from datetime import timedelta
 
-    from dashboard import pipeline
+    from dashboard.releases import driver as pipeline
 
     check = until if callable(until) else (lambda r: r.state in set(until))
     deadline = time.monotonic() + timeout
@@ -88,10 +88,10 @@ def serving_pods(sandbox: Any) -> list[dict[str, Any]]:
 
 def set_progress_deadline(seconds: int = PROGRESS_DEADLINE) -> None:
     """Patch the Deployment's progressDeadlineSeconds (tests cannot wait the real 120 s)."""
-    from dashboard import connections
+    from dashboard.adapters import clients
     from dashboard.models import Cluster
 
-    kube = connections.kube(Cluster.objects.get(name="sandbox"))
+    kube = clients.kube(Cluster.objects.get(name="sandbox"))
     kube._patch("deadline", "default", "license-api", {"spec": {"progressDeadlineSeconds": seconds}})
 
 

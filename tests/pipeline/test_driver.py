@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dashboard import pipeline, services, states, streams
+from dashboard import services, states, streams
 from dashboard.models import Release
+from dashboard.releases import driver as pipeline
 from tests.pipeline.conftest import SHA
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from dashboard import services, states
 from dashboard.models import AuditEntry, Lock, Release, Service
+from dashboard.releases import lifecycle
 from tests.pipeline.conftest import SHA
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ def test_it_refuses_moves_the_table_does_not_list(plain_service):
     release = services.request_release(service=plain_service, commit=SHA["good"], actor=None,
                                        via="cli")
     with pytest.raises(services.Conflict):
-        services.transition(release, states.SUCCEEDED)
+        lifecycle.transition(release, states.SUCCEEDED)
     release.refresh_from_db()
     assert release.state == states.BUILDING
 

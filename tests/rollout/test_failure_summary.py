@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from dashboard.failfast import fatal_reasons
-from dashboard.failure import build_summary, log_target, warning_events
 from dashboard.rollout import progress
+from dashboard.rollout.failfast import fatal_reasons
+from dashboard.rollout.summary import build_summary, log_target, warning_events
 
 from .factories import NEW_HASH, T0, at, deployment, event, pod, replicaset
 

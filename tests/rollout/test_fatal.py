@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dashboard.failfast import DEFAULT_POLICY, fatal_reasons, merge_policy, validate_policy
+from dashboard.rollout.failfast import DEFAULT_POLICY, fatal_reasons, merge_policy, validate_policy
 
 from .factories import NEW_HASH, OLD_HASH, T0, at, event, pod
 

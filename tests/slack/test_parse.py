@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.slack import parse
+from dashboard.api.slack import parse
 
 
 def test_it_parses_each_command_form():

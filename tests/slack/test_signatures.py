@@ -8,7 +8,7 @@ import pytest
 from django.test import Client, override_settings
 
 from dashboard.api.models import IdempotencyRecord
-from dashboard.slack import HELP
+from dashboard.api.slack import HELP
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 
 from dashboard.api.models import SlackUserMapping
-from dashboard.slack import slack_user
+from dashboard.api.slack import slack_user
 from tests.api.conftest import make_user
 
 pytestmark = pytest.mark.django_db

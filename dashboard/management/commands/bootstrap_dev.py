@@ -24,7 +24,7 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = True
             user.save()
         self.stdout.write(f"Admin login: admin / {password}  (http://127.0.0.1:8000/admin/)")
-        from dashboard.demo import seed_demo_service
+        from dashboard.management.demo import seed_demo_service
 
         service = seed_demo_service()
         self.stdout.write(f"Demo service: {service.name} (sandbox cluster)")

@@ -1,4 +1,4 @@
-"""`manage.py watch_clusters`: the live-stream watcher (see dashboard/watcher.py). Run one or
+"""`manage.py watch_clusters`: the live-stream watcher (see dashboard/watch/watcher.py). Run one or
 more; the Redis lease makes exactly one of them watch and publish at a time."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class Command(BaseCommand):
                             help="seconds a dead leader keeps the lease (default 3)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from dashboard.watcher import LEASE_TTL, Watcher
+        from dashboard.watch.watcher import LEASE_TTL, Watcher
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s watcher %(message)s")
         watcher = Watcher(lease_ttl=options["lease_ttl"] or LEASE_TTL)

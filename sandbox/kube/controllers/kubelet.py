@@ -14,6 +14,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..logs import crash_lines, health_line, startup_lines
 from ..resources import PODS
 from .podsim import NODES, PodSim, backoff, build_status
 
@@ -196,8 +197,6 @@ class Kubelet:
         self.write(pod, sim)
 
     def start(self, pod: Obj, sim: PodSim) -> None:
-        from ..logs import startup_lines
-
         commit = sim.image.commit if sim.image else ""
         uid = pod["metadata"]["uid"]
         for c in self.containers(pod):
@@ -231,8 +230,6 @@ class Kubelet:
         self.write(pod, sim)
 
     def probe(self, pod: Obj, sim: PodSim) -> None:
-        from ..logs import health_line
-
         now = self.clock.now()
         probe = self.containers(pod)[0].get("readinessProbe") or {}
         path = (probe.get("httpGet") or {}).get("path", "/")
@@ -251,8 +248,6 @@ class Kubelet:
         sim.next_at = min(nxt, sim.ready_at) if sim.ready_at is not None else nxt
 
     def crash(self, pod: Obj, sim: PodSim) -> None:
-        from ..logs import crash_lines
-
         commit = sim.image.commit if sim.image else ""
         uid, ns, name = pod["metadata"]["uid"], pod["metadata"]["namespace"], pod["metadata"][
             "name"]

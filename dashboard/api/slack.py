@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from slack_sdk.signature import SignatureVerifier
 
+from dashboard import states
+from dashboard.api import chatops
+from dashboard.api.models import IdempotencyRecord, SlackUserMapping
+
 log = logging.getLogger(__name__)
 
 TIMEOUT = (3.05, 10)
@@ -35,7 +38,6 @@ FOLLOW_INTERVAL = 2.0  # seconds between checks of a release being followed
 FOLLOW_FOR = 30 * 60  # Slack accepts response_url posts for 30 minutes...
 MAX_POSTS = 5  # ...and at most five of them
 VERBS = ("deploy", "status", "rollback", "lock", "unlock", "help")
-SHA_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 HELP = "\n".join([
     "*Deploy dashboard commands*",
@@ -93,8 +95,6 @@ def dedupe_key(form: Any) -> str:
 
 def _first_delivery(form: Any) -> bool:
     """Record this command; False if Slack already delivered it (a retry or duplicate)."""
-    from dashboard.api.models import IdempotencyRecord
-
     key = dedupe_key(form)
     principal = f"slack:{form.get('team_id', '')}:{form.get('user_id', '')}"[:100]
     try:
@@ -158,8 +158,6 @@ def slack_user(team_id: str, user_id: str) -> Any:
     (needs SLACK_BOT_TOKEN with users:read.email); None when neither applies."""
     from django.contrib.auth import get_user_model
 
-    from dashboard.api.models import SlackUserMapping
-
     mapping = SlackUserMapping.objects.select_related("user").filter(
         team_id=team_id, slack_user_id=user_id).first()
     if mapping is not None:
@@ -189,8 +187,6 @@ def slack_user(team_id: str, user_id: str) -> Any:
 
 @shared_task(name="dashboard_api.slack_command", acks_late=True)
 def run_command(payload: dict[str, str]) -> str:
-    from dashboard.api import chatops
-
     url = payload.get("response_url", "")
     cmd = parse(payload.get("command", ""), payload.get("text", ""))
     user = slack_user(payload.get("team_id", ""), payload.get("user_id", ""))
@@ -211,9 +207,6 @@ def follow_release(release_id: int, response_url: str, last_state: str, posts: i
                    started: float) -> str:
     """Post each new state of a release (at most MAX_POSTS messages, the last kept for the
     outcome) until it ends; re-schedules itself instead of holding a worker."""
-    from dashboard import states
-    from dashboard.api import chatops
-
     release = chatops.release_by_id(release_id)
     if release is None:
         return "gone"

@@ -16,8 +16,9 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 
 from dashboard import streams
+from dashboard.adapters import clients
 from dashboard.models import Lock, Release, ReleaseEvent, Service
-from dashboard.watch import lease, rows
+from dashboard.rollout import rows
 
 log = logging.getLogger(__name__)
 EVENTS_SHOWN = 20
@@ -26,7 +27,7 @@ TIMELINE_SHOWN = 200
 
 def _live_rows(stream: str) -> tuple[int, dict[str, Any] | None]:
     seq, state = streams.state(stream)
-    if not state or not streams.client().exists(lease.LEASE_KEY):
+    if not state or not streams.client().exists(streams.LEASE_KEY):
         return seq, None
     pods = sorted((m["data"] for k, m in state.items() if k.startswith("pod:")),
                   key=lambda p: p.get("name") or "")
@@ -39,10 +40,8 @@ def _live_rows(stream: str) -> tuple[int, dict[str, Any] | None]:
 
 def from_cluster(service: Service) -> dict[str, Any]:
     """Pods, rollout and recent events read from the cluster now."""
-    from dashboard.adapters.kube import KubeAdapter
-
     try:
-        kube = KubeAdapter(service.cluster)
+        kube = clients.kube(service.cluster)
         dep = kube.deployment(service.namespace, service.deployment)
         rss = kube.replicasets(service.namespace, dep)
         new_rs = rows.new_replicaset(dep, rss)
@@ -94,7 +93,7 @@ def lock_of(service: Service) -> dict[str, Any] | None:
 
 
 def for_service(service: Service) -> dict[str, Any]:
-    stream = f"service:{service.name}"
+    stream = streams.service_stream(service.name)
     seq, data = _live_rows(stream)
     if data is None:
         data = from_cluster(service)
@@ -114,7 +113,7 @@ def for_service(service: Service) -> dict[str, Any]:
 
 
 def for_release(release: Release) -> dict[str, Any]:
-    stream = f"release:{release.pk}"
+    stream = streams.release_stream(release.pk)
     seq, data = _live_rows(stream)
     if data is None:
         if release.is_active:

@@ -5,9 +5,9 @@ rows and published on "service:<name>" (and "release:<id>" while a release is ac
 Threads: the lease keeper (renews every LEASE_RENEW s), the main loop (polls the database for
 Services and active releases and starts/stops namespace watches while leading), four informer
 threads per namespace, the publisher (dashboard/watch/publisher.py), pod logs
-(dashboard/podlogs.py) and the release mirror (dashboard/watch/mirror.py). Only the lease
+(dashboard/watch/podlogs.py) and the release mirror (dashboard/watch/mirror.py). Only the lease
 holder watches and publishes; a standby just tries to take the lease. Changes to a Service
-with an active release wake the pipeline (dashboard.advance_release, debounced by the
+with an active release wake the pipeline (releases.driver.wake, debounced by the
 publisher).
 """
 
@@ -22,10 +22,13 @@ from typing import Any
 from django.db import close_old_connections
 
 from dashboard import streams
-from dashboard.watch import rows
+from dashboard.adapters import clients
+from dashboard.models import Release, Service
+from dashboard.rollout import rows
 from dashboard.watch.informer import KINDS, Informer
 from dashboard.watch.lease import Lease
 from dashboard.watch.mirror import Mirror
+from dashboard.watch.podlogs import PodLogs
 from dashboard.watch.publisher import Item, Publisher
 
 log = logging.getLogger(__name__)
@@ -47,9 +50,9 @@ class ServiceSpec:
     release_since: str = ""  # ISO time: events before the release are not on its stream
 
     def streams(self) -> list[str]:
-        out = [f"service:{self.name}"]
+        out = [streams.service_stream(self.name)]
         if self.release_id is not None:
-            out.append(f"release:{self.release_id}")
+            out.append(streams.release_stream(self.release_id))
         return out
 
 
@@ -199,7 +202,7 @@ class Watcher:
             return
         with self.sent_lock:
             for stream in spec.streams():
-                is_release = stream.startswith("release:")
+                is_release = streams.is_release_stream(stream)
                 wake = spec.release_id if not is_release else None
                 sent = self._sent(stream)
                 for key, (type_, data) in current.items():
@@ -261,8 +264,6 @@ class Watcher:
 
     # -- the database side -----------------------------------------------------------------
     def load_services(self) -> dict[tuple[int, str], dict[str, ServiceSpec]]:
-        from dashboard.models import Release, Service
-
         active: dict[int, Any] = {}
         for r in Release.objects.active().order_by("pk"):
             active[r.service_id] = r
@@ -282,10 +283,8 @@ class Watcher:
             )
             out.setdefault((svc.cluster_id, svc.namespace), {})[svc.name] = spec
             if svc.cluster_id not in self.clients:
-                from dashboard.adapters.kube import KubeAdapter
-
                 try:
-                    self.clients[svc.cluster_id] = KubeAdapter(svc.cluster).api_client
+                    self.clients[svc.cluster_id] = clients.kube_api_client(svc.cluster)
                 except Exception:
                     log.warning("cluster %s: cannot build a client", svc.cluster, exc_info=True)
         return out
@@ -307,12 +306,10 @@ class Watcher:
                 nsw.set_services(specs)
 
     def run(self) -> None:
-        from dashboard import podlogs
-
         self.publisher.start()
         self.publisher.ready.wait(10)
         threading.Thread(target=self.keep_lease, name="lease", daemon=True).start()
-        podlogs.PodLogs(self).start()
+        PodLogs(self).start()
         Mirror(self).start()
         try:
             while not self.stopped.is_set():

@@ -1,23 +1,36 @@
-"""One step of each release phase (called by dashboard.pipeline, one step per task run).
+"""The release's steps, one table keyed by state: what the driver runs for a release in that
+state. Each step does a little (a few API calls), saves what it learned through lifecycle and
+returns the seconds until the next step, or None when the release needs no more driving (it
+ended). A step that fails the release calls failing.fail() and returns 0: a rollback may
+follow at once.
 
-Each step_* returns the seconds until the next step, or None when the release needs no more
-driving. Outside calls go through the adapters; state moves only via services.transition().
+    BUILDING      build()       find or start the Cloud Build, follow its log and steps
+    DEPLOYING     roll_out()    set the image once, judge the rollout like kubectl rollout
+                                status, fail fast on doomed pods (krane's rules)
+    VERIFYING     verify()      GET the health path through the API server's service proxy
+    ROLLING_BACK  roll_back()   `kubectl rollout undo` to the revision that was serving
+
+Outside calls go through the adapters; state moves only via lifecycle.transition().
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
-from dashboard import connections, failfast, rollout, services, states
-from dashboard.adapters.kube import CHANGE_CAUSE
+from dashboard import rollout, states
+from dashboard.adapters import clients
+from dashboard.adapters.errors import AdapterError
 from dashboard.adapters.types import BuildInfo, image_ref
 from dashboard.models import Release
-from dashboard.recovery import ROLLOUT_POLL, container_image, fail, report_progress, save
+from dashboard.releases import lifecycle
+from dashboard.releases.failing import fail
+from dashboard.rollout import CHANGE_CAUSE, container_image
 
+ROLLOUT_POLL = 0.25  # seconds between looks at a rollout in progress
 BUILD_POLL = 0.25  # Cloud Build reads are cheap; a finished build is noticed quickly
 VERIFY_GAP = 0.05  # between consecutive health probes of one verification round
 LOG_CHUNK = 8000  # characters of build log kept per timeline event
@@ -39,27 +52,27 @@ def _reusable_digest(release: Release) -> str | None:
     registry that was reset), which would only fail later, at image pull.
     """
     svc = release.service
-    return connections.builder().find_successful_digest(
+    return clients.builder().find_successful_digest(
         svc.gcp_project, release.commit_sha, svc.image_repository
     )
 
 
-def step_building(release: Release) -> float | None:
+def build(release: Release) -> float | None:
     svc = release.service
-    cb = connections.builder()
+    cb = clients.builder()
     if not release.build_id:
         digest = _reusable_digest(release)
         if digest:
             image = image_ref(svc.image_repository, digest)
-            services.transition(
+            lifecycle.transition(
                 release, states.DEPLOYING, message=f"reusing the image already built for "
                 f"{release.short_sha}: {digest[:19]}", data={"image": image, "reused": True},
                 fields={"image": image, "image_digest": digest},
             )
             return 0
-        info = cb.start_build(connections.build_spec(release), release.commit_sha, release.tag)
-        save(release, build_id=info.id)
-        services.record_event(release, "build", f"build {info.id} started",
+        info = cb.start_build(clients.build_spec(release), release.commit_sha, release.tag)
+        lifecycle.save(release, build_id=info.id)
+        lifecycle.record_event(release, "build", f"build {info.id} started",
                               {"build_id": info.id, "log_url": info.log_url},
                               publish_type="release.event")
         if not Release.objects.filter(pk=release.pk, state=states.BUILDING).exists():
@@ -78,7 +91,7 @@ def step_building(release: Release) -> float | None:
                  f"image to {svc.image_repository}")
             return 0  # rolling back, if the Service says so
         image = image_ref(svc.image_repository, digest)
-        services.transition(release, states.DEPLOYING, message=f"built {image}",
+        lifecycle.transition(release, states.DEPLOYING, message=f"built {image}",
                             data={"image": image, "build_id": info.id},
                             fields={"image": image, "image_digest": digest})
         return 0
@@ -90,18 +103,9 @@ def step_building(release: Release) -> float | None:
 
 
 def _tail_log(release: Release, info: BuildInfo) -> None:
-    text, offset = connections.builder().read_log(info, release.build_log_offset)
-    if not text:
-        return
-    with transaction.atomic():
-        # Offset and event commit together: a re-run never repeats or skips log text.
-        updated = Release.objects.filter(
-            pk=release.pk, build_log_offset=release.build_log_offset
-        ).update(build_log_offset=offset)
-        if updated:
-            services.record_event(release, "build.log", text[-LOG_CHUNK:],
-                                  {"offset": offset}, publish_type="build.log")
-    release.build_log_offset = offset
+    text, offset = clients.builder().read_log(info, release.build_log_offset)
+    if text:
+        lifecycle.record_log(release, offset, text[-LOG_CHUNK:])
 
 
 def _report_steps(release: Release, info: BuildInfo) -> None:
@@ -113,23 +117,39 @@ def _report_steps(release: Release, info: BuildInfo) -> None:
     for s in steps:
         if before.get(s["id"] or s["name"]) != s["status"]:
             took = f" in {s['seconds']:.1f} s" if s["seconds"] is not None else ""
-            services.record_event(
+            lifecycle.record_event(
                 release, "build.step", f"step {s['id'] or s['name']}: {s['status']}{took}", s,
                 publish_type="build.step",
             )
-    save(release, build_steps=steps)
+    lifecycle.save(release, build_steps=steps)
+
+
+# --- progress ------------------------------------------------------------------------------
+
+def report_progress(release: Release, prog: rollout.Progress) -> None:
+    view = {"desired": prog.desired, "updated": prog.updated, "ready": prog.ready,
+            "available": prog.available, "revision": prog.revision, "paused": prog.paused,
+            "message": prog.message.strip()}
+    if view == release.last_progress:
+        return
+    lifecycle.save(release, last_progress=view)
+    lifecycle.record_event(
+        release, "rollout",
+        f"desired {prog.desired} updated {prog.updated} ready {prog.ready} "
+        f"available {prog.available}: {view['message']}", view, publish_type="rollout.progress",
+    )
 
 
 # --- deploying -----------------------------------------------------------------------------
 
-def step_deploying(release: Release) -> float | None:
+def roll_out(release: Release) -> float | None:
     svc = release.service
-    kube = connections.kube(svc.cluster)
+    kube = clients.kube(svc.cluster)
     dep = kube.deployment(svc.namespace, svc.deployment)
     now = timezone.now()
     if release.patched_at is None:
         if release.revision_before is None:
-            save(release, revision_before=rollout.revision_of(dep),
+            lifecycle.save(release, revision_before=rollout.revision_of(dep),
                   image_before=container_image(dep, svc.container))
         cause = change_cause(release)
         annotations = dep["metadata"].get("annotations") or {}
@@ -138,8 +158,8 @@ def step_deploying(release: Release) -> float | None:
                 and annotations.get(CHANGE_CAUSE) == cause):
             kube.set_image(svc.namespace, svc.deployment, svc.container, release.image, cause)
         deadline = now + timedelta(seconds=svc.rollout_timeout_seconds)
-        save(release, patched_at=now, deadline_at=deadline)
-        services.record_event(release, "rollout", f"set image {release.image}",
+        lifecycle.save(release, patched_at=now, deadline_at=deadline)
+        lifecycle.record_event(release, "rollout", f"set image {release.image}",
                               {"image": release.image, "change_cause": cause,
                                "revision_before": release.revision_before},
                               publish_type="release.event")
@@ -148,7 +168,7 @@ def step_deploying(release: Release) -> float | None:
     prog = rollout.progress(dep, rs)
     report_progress(release, prog)
     if prog.done:
-        services.transition(release, states.VERIFYING, message=prog.message.strip(),
+        lifecycle.transition(release, states.VERIFYING, message=prog.message.strip(),
                             fields={"revision_after": prog.revision})
         return 0
     if prog.deadline_exceeded:
@@ -159,11 +179,11 @@ def step_deploying(release: Release) -> float | None:
         events = kube.events(svc.namespace, since=release.patched_at - timedelta(seconds=5),
                              involved_names=[p["metadata"]["name"] for p in pods])
         sightings = dict(release.sightings)
-        fatal = failfast.fatal_reasons(
-            pods, events, failfast.merge_policy(svc.failfast_policy), sightings, now,
+        fatal = rollout.fatal_reasons(
+            pods, events, rollout.merge_policy(svc.failfast_policy), sightings, now,
             pod_template_hash=prog.pod_template_hash,
         )
-        save(release, sightings=sightings)
+        lifecycle.save(release, sightings=sightings)
         if fatal:
             fail(release, fatal=fatal, pods=pods, events=events, progress=prog)
             return 0  # rolling back, if the Service says so
@@ -175,12 +195,12 @@ def step_deploying(release: Release) -> float | None:
 
 # --- verifying -----------------------------------------------------------------------------
 
-def step_verifying(release: Release) -> float | None:
+def verify(release: Release) -> float | None:
     svc = release.service
     if not svc.health_service:
-        services.transition(release, states.SUCCEEDED, message="rolled out (no health check)")
+        lifecycle.transition(release, states.SUCCEEDED, message="rolled out (no health check)")
         return None
-    kube = connections.kube(svc.cluster)
+    kube = clients.kube(svc.cluster)
     needed, passes, status, body = svc.verify_successes, 0, 0, ""
     while passes < needed:
         status, body = kube.proxy_get(svc.namespace, svc.health_service, svc.health_port,
@@ -190,12 +210,12 @@ def step_verifying(release: Release) -> float | None:
         passes += 1
         if passes < needed:
             time.sleep(VERIFY_GAP)
-    services.record_event(
+    lifecycle.record_event(
         release, "verify", f"GET {svc.health_path}: {status} ({passes}/{needed} in a row)",
         {"status": status, "passes": passes, "needed": needed}, publish_type="verify",
     )
     if passes >= needed:
-        services.transition(release, states.SUCCEEDED,
+        lifecycle.transition(release, states.SUCCEEDED,
                             message=f"{svc.health_path} answered 200 {needed} times in a row")
         return None
     started = release.phase_started_at or timezone.now()
@@ -205,3 +225,57 @@ def step_verifying(release: Release) -> float | None:
             f"within {svc.verify_window_seconds} s (last answer {status}: {body[:200]})"))
         return 0  # rolling back, if the Service says so
     return ROLLOUT_POLL  # not healthy yet: probe again soon
+
+
+# --- rolling back --------------------------------------------------------------------------
+
+def roll_back(release: Release) -> float | None:
+    svc = release.service
+    if release.patched_at is None:
+        lifecycle.transition(release, states.ROLLED_BACK,
+                            message="nothing to undo: the Deployment was never changed")
+        return None
+    kube = clients.kube(svc.cluster)
+    dep = kube.deployment(svc.namespace, svc.deployment)
+    now = timezone.now()
+    if release.undo_sent_at is None:
+        if dep["spec"].get("paused"):
+            kube.resume(svc.namespace, svc.deployment)  # undo refuses a paused Deployment
+        if container_image(dep, svc.container) != release.image_before:
+            cause = f"rollback of release {release.pk} to revision {release.revision_before}"
+            try:
+                kube.undo(svc.namespace, svc.deployment, release.revision_before, cause)
+            except AdapterError as exc:
+                if exc.retryable or not release.image_before:
+                    raise
+                # The revision left the history: put the previous image back instead.
+                kube.set_image(svc.namespace, svc.deployment, svc.container,
+                               release.image_before, cause)
+        lifecycle.save(release, undo_sent_at=now,
+              deadline_at=now + timedelta(seconds=svc.rollout_timeout_seconds))
+        lifecycle.record_event(release, "rollout", f"rolling back to revision "
+                              f"{release.revision_before} ({release.image_before})",
+                              {"revision": release.revision_before,
+                               "image": release.image_before}, publish_type="release.event")
+        return ROLLOUT_POLL
+    prog = rollout.progress(dep, kube.replicasets(svc.namespace, dep))
+    report_progress(release, prog)
+    if prog.done:
+        lifecycle.transition(release, states.ROLLED_BACK,
+                            message=f"rolled back to revision {release.revision_before}")
+        return None
+    if release.deadline_at and now > release.deadline_at:
+        lifecycle.transition(release, states.FAILED, message=(
+            f"the rollback did not finish within {svc.rollout_timeout_seconds} s: "
+            f"{prog.message.strip()}"))
+        return None
+    return ROLLOUT_POLL
+
+
+# The lifecycle in one table: the step the driver runs for a release in each active state.
+STEPS: dict[str, Callable[[Release], float | None]] = {
+    states.BUILDING: build,
+    states.DEPLOYING: roll_out,
+    states.VERIFYING: verify,
+    states.ROLLING_BACK: roll_back,
+}

@@ -1,8 +1,10 @@
-"""Service-level operations: lock/unlock and pause/resume (re-exported by dashboard.services).
+"""Service-level operations: lock/unlock and pause/resume.
 
 Pause and resume act on the Deployment (spec.paused, as `kubectl rollout pause/resume`) and
 record the state on the Service; the time a rollout spends paused does not count against
-the active release's rollout timeout.
+the active release's rollout timeout. They are the one write to Kubernetes made inside a web
+request, on purpose: a single idempotent patch whose result the person who pressed the button
+needs to see at once (a pause that did not reach the cluster must not be shown as paused).
 """
 
 from __future__ import annotations
@@ -14,23 +16,25 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dashboard import audit, permissions
+from dashboard import audit, permissions, streams
+from dashboard.adapters import clients
 from dashboard.adapters.errors import AdapterError
 from dashboard.errors import Conflict, InvalidRequest, Unavailable
 from dashboard.models import Lock, Release, Service
-from dashboard.services import _on_commit_publish, _require, _service, _via, actor_name
+from dashboard.releases.lifecycle import publish_on_commit
+from dashboard.services.common import actor_name, check_via, get_service, require
 
 
 def lock_service(*, service: Service | str, actor: Any, via: str, reason: str,
                  expires_at: datetime | None = None) -> Lock:
     """Lock the Service: new releases are refused (showing owner and reason) until unlocked."""
-    via = _via(via)
-    svc = _service(service)
+    via = check_via(via)
+    svc = get_service(service)
     if not reason or not reason.strip():
         raise InvalidRequest("reason", "say why the service is locked")
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidRequest("expires_at", "must be in the future")
-    _require(permissions.can_lock, actor, via, svc, "lock")
+    require(permissions.can_lock, actor, via, svc, "lock")
     with transaction.atomic():
         Service.objects.select_for_update().get(pk=svc.pk)
         current = Lock.objects.filter(service=svc).first()
@@ -46,7 +50,7 @@ def lock_service(*, service: Service | str, actor: Any, via: str, reason: str,
         )
         audit.append(actor=actor_name(actor, via), via=via, action="lock", service=svc.name,
                      reason=reason, payload={"expires_at": expires_at})
-        _on_commit_publish([f"service:{svc.name}"], "lock", {
+        publish_on_commit([streams.service_stream(svc.name)], "lock", {
             "service": svc.name, "locked": True, "owner": lock.owner_name, "reason": reason,
             "expires_at": expires_at.isoformat() if expires_at else None,
         })
@@ -55,9 +59,9 @@ def lock_service(*, service: Service | str, actor: Any, via: str, reason: str,
 
 def unlock_service(*, service: Service | str, actor: Any, via: str, reason: str = "") -> None:
     """Remove the Service's lock (expired locks count as absent)."""
-    via = _via(via)
-    svc = _service(service)
-    _require(permissions.can_lock, actor, via, svc, "unlock")
+    via = check_via(via)
+    svc = get_service(service)
+    require(permissions.can_lock, actor, via, svc, "unlock")
     with transaction.atomic():
         Service.objects.select_for_update().get(pk=svc.pk)  # lock order: Service first
         lock = Lock.objects.select_for_update().filter(service=svc).first()
@@ -66,24 +70,19 @@ def unlock_service(*, service: Service | str, actor: Any, via: str, reason: str 
         audit.append(actor=actor_name(actor, via), via=via, action="unlock", service=svc.name,
                      reason=reason, payload={"owner": lock.owner_name, "lock_reason": lock.reason})
         lock.delete()
-        _on_commit_publish([f"service:{svc.name}"], "lock", {"service": svc.name, "locked": False})
-
-
-def _kube(svc: Service) -> Any:
-    from dashboard.adapters.kube import KubeAdapter
-
-    return KubeAdapter(svc.cluster)
+        publish_on_commit([streams.service_stream(svc.name)], "lock",
+                          {"service": svc.name, "locked": False})
 
 
 def pause_service(*, service: Service | str, actor: Any, via: str, reason: str = "") -> Service:
     """Pause the Deployment's rollouts (spec.paused=true)."""
-    via = _via(via)
-    svc = _service(service)
-    _require(permissions.can_pause, actor, via, svc, "pause")
+    via = check_via(via)
+    svc = get_service(service)
+    require(permissions.can_pause, actor, via, svc, "pause")
     if svc.paused:
         raise Conflict(f"{svc.name} is already paused")
     try:
-        _kube(svc).pause(svc.namespace, svc.deployment)
+        clients.kube(svc.cluster).pause(svc.namespace, svc.deployment)
     except AdapterError as exc:
         raise Unavailable(f"could not pause {svc.deployment}: {exc}") from exc
     with transaction.atomic():
@@ -92,17 +91,18 @@ def pause_service(*, service: Service | str, actor: Any, via: str, reason: str =
         svc.paused, svc.paused_at = True, now
         audit.append(actor=actor_name(actor, via), via=via, action="pause", service=svc.name,
                      reason=reason)
-        _on_commit_publish([f"service:{svc.name}"], "pause", {"service": svc.name, "paused": True})
+        publish_on_commit([streams.service_stream(svc.name)], "pause",
+                          {"service": svc.name, "paused": True})
     return svc
 
 
 def resume_service(*, service: Service | str, actor: Any, via: str, reason: str = "") -> Service:
     """Resume the Deployment's rollouts; the paused time is added to the active deadline."""
-    via = _via(via)
-    svc = _service(service)
-    _require(permissions.can_pause, actor, via, svc, "resume")
+    via = check_via(via)
+    svc = get_service(service)
+    require(permissions.can_pause, actor, via, svc, "resume")
     try:
-        _kube(svc).resume(svc.namespace, svc.deployment)
+        clients.kube(svc.cluster).resume(svc.namespace, svc.deployment)
     except AdapterError as exc:
         raise Unavailable(f"could not resume {svc.deployment}: {exc}") from exc
     with transaction.atomic():
@@ -118,5 +118,6 @@ def resume_service(*, service: Service | str, actor: Any, via: str, reason: str 
         audit.append(actor=actor_name(actor, via), via=via, action="resume", service=svc.name,
                      reason=reason, payload={"paused_seconds": paused_for.total_seconds()
                                              if paused_for else None})
-        _on_commit_publish([f"service:{svc.name}"], "pause", {"service": svc.name, "paused": False})
+        publish_on_commit([streams.service_stream(svc.name)], "pause",
+                          {"service": svc.name, "paused": False})
     return svc

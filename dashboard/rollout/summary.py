@@ -1,6 +1,6 @@
-"""The failure summary stored on a failed release (issue 6, item 7), from plain data.
+"""The failure summary stored on a failed release, from plain data.
 
-The caller gathers the facts (fatal reasons from dashboard.failfast, the pods, Warning
+The caller gathers the facts (fatal reasons from failfast, the pods, Warning
 events since the release started, log lines via KubeAdapter.recent_logs for the pod and
 container `log_target` names) and stores the dict this returns as Release.failure_summary.
 Like krane's debug output: one reason sentence, the failing pod/container, Warning
@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .rollout import Fatal, Progress, parse_time
+from dashboard.rollout.failfast import Fatal
+from dashboard.rollout.objects import parse_time
+from dashboard.rollout.status import Progress
 
 LOG_LINES = 25
 MAX_EVENTS = 30

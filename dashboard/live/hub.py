@@ -68,7 +68,7 @@ class Hub:
             if stream not in self.members:
                 client = self._client()
                 try:
-                    seq = int(await client.get(streams._keys(stream)[0]) or 0)
+                    seq = int(await client.get(streams.seq_key(stream)) or 0)
                 finally:
                     await client.aclose()
                 # From the current end: the viewer reads what came before from the replay
@@ -98,7 +98,7 @@ class Hub:
         client = self._client()
         try:
             while self.positions:
-                keys: Any = {streams._keys(s)[1]: pos for s, pos in self.positions.items()}
+                keys: Any = {streams.replay_key(s): pos for s, pos in self.positions.items()}
                 try:
                     batch: Any = await client.xread(keys, count=BATCH, block=BLOCK_MS)
                 except asyncio.CancelledError:
@@ -130,7 +130,7 @@ class Hub:
         """A quiet stream whose counter is behind our position was reset (Redis lost its
         data): read it from the start again, or nothing new would ever match."""
         for stream, pos in list(self.positions.items()):
-            seq = int(await client.get(streams._keys(stream)[0]) or 0)
+            seq = int(await client.get(streams.seq_key(stream)) or 0)
             if seq < int(pos.split("-")[0]):
                 self.positions[stream] = "0-0"
 

@@ -8,12 +8,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.ui import pages
+
 INDEX_TEMPLATE = "dashboard/admin_index.html"
 
 
 def install(site: admin.AdminSite | None = None) -> None:
     """Idempotent. Must run before the site's URLs are built (config/urls.py includes
-    dashboard.urls_ui, which calls this, before admin.site.urls)."""
+    dashboard.ui.urls, which calls this, before admin.site.urls)."""
     site = site or admin.site
     if getattr(site, "_deployments_installed", False):
         return
@@ -21,8 +23,6 @@ def install(site: admin.AdminSite | None = None) -> None:
     original = site.index
 
     def index(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from dashboard.ui import pages
-
         extra = {"deployment_cards": pages.cards(request.user), **(extra_context or {})}
         return original(request, extra_context=extra)
 

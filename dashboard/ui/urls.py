@@ -1,10 +1,10 @@
 """The dashboard pages, mounted inside the admin at /admin/deployments/ (config/urls.py
 includes this before admin.site.urls). Importing it also hooks the Deployments section
-into the admin index (dashboard.admin_site)."""
+into the admin index (dashboard.ui.admin_site)."""
 
 from django.urls import path
 
-from dashboard import admin_site, views
+from dashboard.ui import admin_site, views
 
 admin_site.install()
 

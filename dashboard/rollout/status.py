@@ -2,7 +2,7 @@
 
 `progress(deployment, replicasets)` mirrors `kubectl rollout status` exactly
 (kubectl pkg/polymorphichelpers/rollout_status.go) and also names the new ReplicaSet. Whether
-its pods are doomed is dashboard.failfast's question (re-exported here).
+its pods are doomed is failfast's question.
 
 Dicts are the Kubernetes API's JSON (camelCase), as KubeAdapter and watches return them.
 """
@@ -13,24 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from dashboard.failfast import (  # the fail-fast half, importable from here too
-    DEFAULT_POLICY,
-    REASONS,
-    Fatal,
-    fatal_reasons,
-    merge_policy,
-    normalize_rule,
-    validate_policy,
-)
-from dashboard.kubejson import HASH_LABEL, int_or_zero, parse_time
+from dashboard.rollout.objects import HASH_LABEL, int_or_zero, revision_of
 
-__all__ = [
-    "DEADLINE_REASON", "DEFAULT_POLICY", "HASH_LABEL", "REASONS", "REVISION", "Fatal",
-    "Progress", "fatal_reasons", "merge_policy", "new_replicaset", "normalize_rule",
-    "parse_time", "progress", "revision_of", "validate_policy",
-]
-
-REVISION = "deployment.kubernetes.io/revision"
 DEADLINE_REASON = "ProgressDeadlineExceeded"
 
 
@@ -53,9 +37,6 @@ class Progress:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-
-def revision_of(obj: Mapping[str, Any]) -> int:
-    return int_or_zero(((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION))
 
 
 def new_replicaset(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboard import consumers
+from dashboard.live import consumers
 
 websocket_urlpatterns: list = [
     path("ws/services/<slug:name>/", consumers.ServiceConsumer.as_asgi()),

@@ -1,4 +1,6 @@
 """The release driver: one short step per Celery task run, re-queued until the release ends.
+It claims the release, runs the step the table in steps.py names for its state, and queues the
+next step; the reconciler re-drives releases whose chain went quiet.
 
 Why it is safe to run twice (SIGKILLed workers, broker redeliveries, the reconciler):
 
@@ -11,7 +13,7 @@ Why it is safe to run twice (SIGKILLed workers, broker redeliveries, the reconci
   created, the Deployment is checked for our image + change-cause before it is patched,
   the undo is skipped when the previous image is already back.
 * The database is the truth: build id, log offset, revision before, patch time are saved
-  as soon as they are known, and state only moves through services.transition(), which
+  as soon as they are known, and state only moves through lifecycle.transition(), which
   refuses moves the table (or a concurrent change) does not allow.
 """
 
@@ -19,16 +21,20 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
 from dashboard import states
+from dashboard.adapters import clients
 from dashboard.adapters.errors import AdapterError
 from dashboard.errors import Conflict
 from dashboard.models import Release, Service
+from dashboard.releases import lifecycle
+from dashboard.releases.failing import fail
+from dashboard.releases.steps import STEPS
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +49,6 @@ def stale_after() -> timedelta:
     return timedelta(seconds=getattr(settings, "RELEASE_STALE_SECONDS", 30))
 
 
-def _enqueue(release_id: int, tick: int, countdown: float) -> None:
-    from dashboard import tasks
-
-    tasks.advance_release.apply_async((release_id, tick), countdown=max(countdown, 0))
-
-
 def advance(release_id: int, tick: int) -> None:
     """Run one step of the release if this run owns its chain; queue the next step."""
     now = timezone.now()
@@ -61,7 +61,8 @@ def advance(release_id: int, tick: int) -> None:
     if not claimed:
         row = Release.objects.filter(pk=release_id).values("tick", "state").first()
         if row and row["tick"] == tick and row["state"] in states.ACTIVE:
-            _enqueue(release_id, tick, 1.0)  # another run holds the lease: look again soon
+            # Another run holds the lease: look again soon.
+            lifecycle.enqueue_step(release_id, tick, 1.0)
         return
     tick += 1
     delay: float | None = None
@@ -87,38 +88,43 @@ def advance(release_id: int, tick: int) -> None:
     if delay is not None and Release.objects.filter(
         pk=release_id, tick=tick, state__in=states.ACTIVE
     ).exists():
-        _enqueue(release_id, tick, delay)
+        lifecycle.enqueue_step(release_id, tick, delay)
+
+
+def wake(release_id: int) -> None:
+    """Run the release's next step now (the watcher calls this when the cluster changed under
+    an active release). Sent with the current tick, the step takes over the chain: the
+    pending, delayed step of the old chain finds its tick stale and stops; one sent with an
+    old tick does nothing. So a wake-up never runs two steps at once or forks the chain."""
+    try:
+        close_old_connections()
+        tick = (Release.objects.filter(pk=release_id, state__in=states.ACTIVE)
+                .values_list("tick", flat=True).first())
+        if tick is not None:
+            lifecycle.enqueue_step(release_id, tick)
+    except Exception:
+        log.warning("could not enqueue the next step of release %s", release_id, exc_info=True)
 
 
 def _outside_error(release_id: int, exc: AdapterError) -> float | None:
-    import dashboard.recovery as recovery
-    from dashboard import services
-
     release = Release.objects.select_related("service__cluster").get(pk=release_id)
     if exc.retryable:
         log.warning("release %s: %s (will retry)", release_id, exc)
-        services.record_event(release, "retry", str(exc)[:500], {"api": exc.api,
+        lifecycle.record_event(release, "retry", str(exc)[:500], {"api": exc.api,
                                                                   "status": exc.status})
         return RETRY_SECONDS
     if release.state == states.ROLLING_BACK:
-        services.transition(release, states.FAILED, message=f"rollback failed: {exc}")
+        lifecycle.transition(release, states.FAILED, message=f"rollback failed: {exc}")
         return None
-    recovery.fail(release, reason=f"{exc}", code="OutsideError")
+    fail(release, reason=f"{exc}", code="OutsideError")
     return 0
 
 
 def step(release: Release) -> float | None:
-    """Dispatch on state; return seconds until the next step (a step that ends the release
-    returns None, one that fails it returns 0: a rollback may follow)."""
-    import dashboard.phases as phases
-    import dashboard.recovery as recovery
-
-    handler = {
-        states.BUILDING: phases.step_building,
-        states.DEPLOYING: phases.step_deploying,
-        states.VERIFYING: phases.step_verifying,
-        states.ROLLING_BACK: recovery.step_rolling_back,
-    }.get(release.state)
+    """Run the step of the release's state (steps.STEPS); return seconds until the next step
+    (a step that ends the release returns None, one that fails it returns 0: a rollback may
+    follow)."""
+    handler = STEPS.get(release.state)
     return handler(release) if handler else None
 
 
@@ -127,44 +133,34 @@ def reconcile(now: datetime | None = None, stale_after: timedelta | None = None
     """Re-drive active releases whose heartbeat is stale (a lost task or a killed worker):
     start a new chain (the old one, if alive, stops at its next run). Start queued releases
     of Services with nothing active."""
-    from dashboard import services
-
     now = now or timezone.now()
     before = now - (stale_after or globals()["stale_after"]())
     redriven = 0
     rows = Release.objects.stale(before).values_list("pk", "tick")
     for pk, tick in rows:
         if Release.objects.filter(pk=pk, tick=tick).update(tick=F("tick") + 1, heartbeat_at=now):
-            _enqueue(pk, tick + 1, 0)
+            lifecycle.enqueue_step(pk, tick + 1, 0)
             redriven += 1
     started = 0
     for service in Service.objects.filter(releases__state=states.QUEUED).distinct():
-        if services.promote_next(service) is not None:
+        if lifecycle.promote_next(service) is not None:
             started += 1
     return {"redriven": redriven, "started": started}
 
 
 def cancel_build(release_id: int) -> None:
     """Cancel the Cloud Build of a cancelled release (found by tag when its id is unknown)."""
-    from dashboard import connections, services
-
     release = Release.objects.select_related("service").get(pk=release_id)
     service = release.service
-    builder = connections.builder()
+    builder = clients.builder()
     build_id = release.build_id
     if not build_id:
-        found = connections.find_release_build(builder, release)
+        found = clients.find_release_build(builder, release)
         build_id = found.id if found else ""
     if not build_id:
-        services.record_event(release, "build", "no build had started: nothing to cancel")
+        lifecycle.record_event(release, "build", "no build had started: nothing to cancel")
         return
     info = builder.cancel(service.gcp_project, build_id)
-    services.record_event(release, "build", f"build {build_id} is {info.status}",
+    lifecycle.record_event(release, "build", f"build {build_id} is {info.status}",
                           {"build_id": build_id, "status": info.status},
                           publish_type="release.event")
-
-
-def describe(release: Release) -> dict[str, Any]:
-    """A small JSON view of a release for live messages."""
-    return {"id": release.pk, "service": release.service.name, "state": release.state,
-            "kind": release.kind, "commit": release.commit_sha}

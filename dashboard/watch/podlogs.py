@@ -3,10 +3,9 @@ the logs of that release's new pods (one `follow=true` stream per pod) and publi
 "podlog" messages on the release stream, at most LINES_PER_SECOND per pod (the rest are
 counted as dropped), batched every FLUSH_SECONDS.
 
-Viewers: each consumer of a release stream keeps its channel name in a Redis sorted set
-scored by the time it last said it is there (`join`, refreshed every VIEWER_REFRESH s); the
-watcher counts members seen within VIEWER_TTL s, so a web process that died without saying
-goodbye stops counting soon.
+Viewers: each consumer of a release stream says it is there (streams.join, refreshed every
+streams.VIEWER_REFRESH s); the watcher counts those seen within streams.VIEWER_TTL s
+(streams.viewers), so a web process that died without saying goodbye stops counting soon.
 """
 
 from __future__ import annotations
@@ -25,35 +24,13 @@ from dashboard import streams
 from dashboard.watch.publisher import Item
 
 if TYPE_CHECKING:
-    from dashboard.watcher import Watcher
+    from dashboard.watch.watcher import Watcher
 
 log = logging.getLogger(__name__)
-VIEWER_TTL = 45.0
-VIEWER_REFRESH = 15.0
 LINES_PER_SECOND = 20
 FLUSH_SECONDS = 0.25
 TAIL_LINES = 100
 MAX_LINE = 2000
-
-
-def _viewers_key(stream: str) -> str:
-    return f"live:viewers:{stream}"
-
-
-def join(stream: str, channel: str) -> None:
-    key = _viewers_key(stream)
-    pipe = streams.client().pipeline()
-    pipe.zadd(key, {channel: time.time()})
-    pipe.expire(key, int(VIEWER_TTL * 4))
-    pipe.execute()
-
-
-def leave(stream: str, channel: str) -> None:
-    streams.client().zrem(_viewers_key(stream), channel)
-
-
-def viewers(stream: str) -> int:
-    return int(streams.client().zcount(_viewers_key(stream), time.time() - VIEWER_TTL, "+inf"))
 
 
 class Follower(threading.Thread):
@@ -154,8 +131,8 @@ class PodLogs(threading.Thread):
             for spec in list(nsw.services.values()):
                 if spec.release_id is None:
                     continue
-                stream = f"release:{spec.release_id}"
-                if viewers(stream) == 0:
+                stream = streams.release_stream(spec.release_id)
+                if streams.viewers(stream) == 0:
                     continue
                 for pod in nsw.new_pods(spec):
                     statuses = (pod.get("status") or {}).get("containerStatuses") or []

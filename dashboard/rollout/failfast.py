@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dashboard.kubejson import HASH_LABEL, int_or_zero, parse_time
+from dashboard.rollout.objects import HASH_LABEL, int_or_zero, parse_time
 
 # Reasons fatal_reasons() knows, each governed by one policy entry.
 REASONS = (
@@ -28,7 +28,7 @@ REASONS = (
     "PodFailed",  # pod phase Failed (not Evicted/Preempting)
 )
 
-# krane's rules (shared/reference/failfast-krane.md c.2/c.3): doomed at once for crash
+# krane's rules (its pod and deployment checks): doomed at once for crash
 # loops, a missing image, a bad container config, ContainerCannotRun and a Failed pod; an
 # image pull back-off, OOM (it becomes a crash loop), failing readiness and unschedulable
 # pods are left to the progress deadline. "scope": "all_pods" = a Deployment fails only when

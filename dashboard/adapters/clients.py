@@ -1,15 +1,23 @@
-"""Where the pipeline gets its adapters: one Cloud Build client per process, one Kubernetes
-adapter per cluster (the adapters cache their HTTP clients; building them is not free)."""
+"""The one place the rest of the dashboard gets its outside clients from: one Cloud Build
+adapter per process, one Kubernetes adapter per cluster (the adapters cache their HTTP
+clients; building them is not free), and the raw kubernetes ApiClient the watcher's informers
+stream from. Nothing outside dashboard/adapters/ constructs an adapter or an ApiClient."""
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from kubernetes import client as k8s
 
 from dashboard.adapters.cloudbuild import CloudBuildAdapter
 from dashboard.adapters.kube import KubeAdapter
 from dashboard.adapters.types import BuildInfo, BuildSpec
-from dashboard.models import Cluster, Release
+
+if TYPE_CHECKING:
+    from dashboard.models import Cluster, Release
 
 _lock = threading.Lock()
 _builder: CloudBuildAdapter | None = None
@@ -25,11 +33,23 @@ def builder() -> CloudBuildAdapter:
 
 
 def kube(cluster: Cluster) -> KubeAdapter:
-    key = (cluster.pk, cluster.kubeconfig_path, cluster.context, cluster.in_cluster)
+    """The adapter of `cluster`; a rewritten kubeconfig file (a new mtime: rotated
+    credentials, a restarted sandbox) gets a new one."""
+    path = cluster.kubeconfig_path or getattr(settings, "KUBECONFIG", "") or ""
+    try:
+        mtime = os.stat(path).st_mtime_ns if path and not cluster.in_cluster else 0
+    except OSError:
+        mtime = 0
+    key = (cluster.pk, cluster.kubeconfig_path, cluster.context, cluster.in_cluster, mtime)
     with _lock:
         if key not in _kubes:
             _kubes[key] = KubeAdapter(cluster)
         return _kubes[key]
+
+
+def kube_api_client(cluster: Cluster) -> k8s.ApiClient:
+    """The kubernetes ApiClient of `cluster` (for watches, which stream from it directly)."""
+    return kube(cluster).api_client
 
 
 def build_spec(release: Release) -> BuildSpec:

@@ -5,7 +5,7 @@ scope (`Authorization: Bearer <token>` header, for non-browser clients). Refusal
 after accept() as close codes, so the page can say why: 4401 not signed in, 4403 not allowed,
 4404 no such service/release.
 
-Fan-out: the process's hub (dashboard/watch/hub.py) tails the streams' replay logs once per
+Fan-out: the process's hub (dashboard/live/hub.py) tails the streams' replay logs once per
 web process and hands each message to this connection: an idle, up-to-date viewer gets the
 pre-built frame written with the hub's next batch; otherwise the message goes to this
 connection's own bounded queue, drained by its own task, so a slow viewer only slows itself.
@@ -33,11 +33,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.serializers.json import DjangoJSONEncoder
 
-from dashboard import podlogs, snapshots, streams
-from dashboard.watch.hub import hub
+from dashboard import permissions, streams
+from dashboard.api.models import ApiToken, hash_token
+from dashboard.live import snapshots
+from dashboard.live.hub import hub
+from dashboard.models import Release, Service
 
 log = logging.getLogger(__name__)
-REFRESH_SECONDS = podlogs.VIEWER_REFRESH  # viewer presence (pod logs)
+REFRESH_SECONDS = streams.VIEWER_REFRESH  # viewer presence (pod logs)
 QUEUE_SIZE = 1000  # messages waiting for one slow viewer before it must catch up from replay
 UNAUTHENTICATED, FORBIDDEN, NOT_FOUND = 4401, 4403, 4404
 
@@ -51,10 +54,6 @@ def _since(stream: str, seq: int) -> list[dict[str, Any]] | None:
 def _token_user(raw: str, service_name: str) -> tuple[Any, bool]:
     """(user, allowed by the token's scope/services) for a bearer token, (None, False) if
     unknown, revoked, expired or its user is inactive."""
-    try:
-        from dashboard.api.models import ApiToken, hash_token
-    except ImportError:  # the API app is not installed: sessions only
-        return None, False
     token = ApiToken.objects.usable().select_related("user").filter(
         token_hash=hash_token(raw)).first()
     if token is None or not token.user.is_active:
@@ -133,20 +132,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._start(int(since) if since.isdigit() else None)
 
     def _authorize(self) -> int:
-        from dashboard import permissions
-        from dashboard.models import Release, Service
-
         kwargs = self.scope["url_route"]["kwargs"]
         service: Service | None = None
         if self.kind == "service":
             service = Service.objects.filter(name=kwargs["name"]).first()
-            self.target_stream = f"service:{kwargs['name']}"
+            self.target_stream = streams.service_stream(kwargs["name"])
         else:
             release = Release.objects.select_related("service").filter(
                 pk=int(kwargs["id"])).first()
             service = release.service if release else None
             self.release = release
-            self.target_stream = f"release:{kwargs['id']}"
+            self.target_stream = streams.release_stream(kwargs["id"])
         user = self.scope.get("user")
         token_ok = True
         if user is None or not user.is_authenticated:
@@ -259,7 +255,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # Viewers of a release page make the watcher follow its pods' logs.
         while True:
             try:
-                await sync_to_async(podlogs.join, thread_sensitive=False)(
+                await sync_to_async(streams.join, thread_sensitive=False)(
                     self.stream, self.viewer_id)
             except Exception:
                 log.warning("could not mark a viewer of %s", self.stream, exc_info=True)
@@ -273,7 +269,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.pending = []
         await hub().leave(self.stream, self)
         if self.kind == "release":
-            await sync_to_async(podlogs.leave, thread_sensitive=False)(self.stream,
+            await sync_to_async(streams.leave, thread_sensitive=False)(self.stream,
                                                                        self.viewer_id)
 
 

@@ -19,6 +19,10 @@ from typing import Any
 import requests
 from celery import shared_task
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from dashboard.api.models import NotificationTarget
+from dashboard.models import Lock, ReleaseEvent
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +77,6 @@ def release_payload(release: Any, to_state: str, from_state: str | None = None,
 
 
 def _targets(service: str, event: str) -> list[int]:
-    from dashboard.api.models import NotificationTarget
-
     return [t.pk for t in NotificationTarget.objects.filter(active=True)
             if t.wants(service, event)]
 
@@ -117,8 +119,6 @@ def on_release_event(sender: Any = None, instance: Any = None, created: bool = F
     if not created or instance is None or instance.kind not in ("state", "requested"):
         return
     try:
-        from dashboard.api.models import NotificationTarget
-
         # The common case (no targets) must cost the pipeline one cheap query, nothing more.
         if not NotificationTarget.objects.filter(active=True).exists():
             return
@@ -155,10 +155,6 @@ def connect() -> None:
     """Hook release transitions and lock changes. The pipeline writes a ReleaseEvent for every
     transition and a Lock row per lock, inside its transactions; delivery is queued on commit.
     """
-    from django.db.models.signals import post_delete, post_save
-
-    from dashboard.models import Lock, ReleaseEvent
-
     post_save.connect(on_release_event, sender=ReleaseEvent,
                       dispatch_uid="dashboard_api.notifications.release_event")
     post_save.connect(on_lock_saved, sender=Lock, dispatch_uid="dashboard_api.notifications.lock")
@@ -187,8 +183,6 @@ def backoff(retries: int) -> float:
 @shared_task(name="dashboard_api.deliver_notification", bind=True, max_retries=MAX_RETRIES,
              acks_late=True)
 def deliver(self: Any, target_id: int, body: str) -> int | None:
-    from dashboard.api.models import NotificationTarget
-
     target = NotificationTarget.objects.filter(pk=target_id, active=True).first()
     if target is None:
         return None

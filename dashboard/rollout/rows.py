@@ -12,10 +12,11 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from dashboard import rollout
+from dashboard.rollout.objects import REVISION, revision_of
+from dashboard.rollout.status import new_replicaset as rollout_new_replicaset
+from dashboard.rollout.status import progress
 
 Obj = dict[str, Any]
-REVISION = "deployment.kubernetes.io/revision"
 VOLATILE = ("rv",)
 
 
@@ -106,18 +107,18 @@ def new_replicaset(deployment: Obj, replicasets: list[Obj]) -> Obj | None:
     revision annotation catches up; the highest revision is right either way."""
     if not replicasets:
         return None
-    best = max(replicasets, key=lambda rs: (rollout.revision_of(rs),
+    best = max(replicasets, key=lambda rs: (revision_of(rs),
                                             meta(rs).get("creationTimestamp") or ""))
-    if rollout.revision_of(best):
+    if revision_of(best):
         return best
-    found = rollout.new_replicaset(deployment, replicasets)
+    found = rollout_new_replicaset(deployment, replicasets)
     return dict(found) if found is not None else None
 
 
 def rollout_row(deployment: Obj, replicasets: list[Obj]) -> Obj:
-    """dashboard.rollout.progress (kubectl rollout status) plus what the page shows."""
+    """status.progress (kubectl rollout status) plus what the page shows."""
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
-    row: Obj = asdict(rollout.progress(deployment, replicasets))
+    row: Obj = asdict(progress(deployment, replicasets))
     row["unavailable"] = int(status.get("unavailableReplicas") or 0)
     row["conditions"] = [
         {"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason"),

@@ -1,0 +1,42 @@
+"""The entry points every caller uses: the admin pages, REST, Slack and the CLI call these
+functions (never the pipeline directly) and map ServiceError to their own output.
+
+Each checks input, permission and locks, writes its AuditEntry in the same transaction as the
+change and publishes only after commit. What happens to a release afterwards is the release
+pipeline's (dashboard.releases), which never imports this package.
+"""
+
+from dashboard.errors import (
+    Conflict,
+    InvalidRequest,
+    Locked,
+    NotAllowed,
+    NotFound,
+    ServiceError,
+    Unavailable,
+)
+from dashboard.services.controls import lock_service, pause_service, resume_service, unlock_service
+from dashboard.services.releases import (
+    cancel_release,
+    request_release,
+    request_rollback,
+    validate_image,
+)
+
+__all__ = [
+    "Conflict",
+    "InvalidRequest",
+    "Locked",
+    "NotAllowed",
+    "NotFound",
+    "ServiceError",
+    "Unavailable",
+    "cancel_release",
+    "lock_service",
+    "pause_service",
+    "request_release",
+    "request_rollback",
+    "resume_service",
+    "unlock_service",
+    "validate_image",
+]
