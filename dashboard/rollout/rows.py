@@ -12,12 +12,15 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from dashboard.rollout.objects import REVISION, revision_of
+from dashboard.rollout.objects import REVISION, annotations_of, meta, revision_of
 from dashboard.rollout.status import new_replicaset as rollout_new_replicaset
 from dashboard.rollout.status import progress
 
 Obj = dict[str, Any]
 VOLATILE = ("rv",)
+
+__all__ = ["controller_uid", "digest", "event_row", "meta", "new_replicaset", "pod_row",
+           "revision", "rollout_row"]
 
 
 def digest(row: Obj) -> str:
@@ -25,10 +28,6 @@ def digest(row: Obj) -> str:
     return hashlib.sha1(
         json.dumps(stable, sort_keys=True, default=str).encode(), usedforsecurity=False
     ).hexdigest()
-
-
-def meta(obj: Obj) -> Obj:
-    return obj.get("metadata") or {}
 
 
 def controller_uid(obj: Obj) -> str | None:
@@ -39,7 +38,7 @@ def controller_uid(obj: Obj) -> str | None:
 
 
 def revision(obj: Obj) -> str:
-    return str((meta(obj).get("annotations") or {}).get(REVISION, ""))
+    return str(annotations_of(obj).get(REVISION, ""))
 
 
 def _waiting_reason(pod: Obj) -> str:
