@@ -36,10 +36,10 @@ AT = re.compile(r'"at":([0-9.]+)')  # the message's publish time (the first "at"
 
 
 def _http(url: str, body: Any = None, method: str | None = None,
-          ctype: str = "application/json") -> Any:
+          ctype: str = "application/json", headers: dict[str, str] | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"),
-                                 headers={"Content-Type": ctype})
+                                 headers={"Content-Type": ctype, **(headers or {})})
     with urllib.request.urlopen(req, timeout=30) as resp:
         raw = resp.read()
     return json.loads(raw) if raw else None
@@ -143,9 +143,11 @@ def _client(host: str, port: int, path: str, cookie: str, n: int, ready: Any, st
     asyncio.run(main())
 
 
-def _set_image(kube_url: str, tag: str) -> None:
+def _set_image(kube_url: str, tag: str, control_token: str) -> None:
     image = f"gcr.io/sandbox/license-api:{tag}"
-    _http(f"{kube_url}/sandbox/v1/images", {"image": image, "commit": "c0ffee" + "3" * 34})
+    # Control-API writes carry the token the sandbox wrote beside its kubeconfig.
+    _http(f"{kube_url}/sandbox/v1/images", {"image": image, "commit": "c0ffee" + "3" * 34},
+          headers={"X-Sandbox-Token": control_token})
     _http(f"{kube_url}/apis/apps/v1/namespaces/default/deployments/license-api",
           {"spec": {"template": {"spec": {"containers": [{"name": "license-api",
                                                           "image": image}]}}}},
@@ -160,7 +162,8 @@ def _rolled_out(kube_url: str) -> bool:
             == d["spec"].get("replicas"))
 
 
-def _round(n: int, ws_url: str, cookie: str, kube_url: str, tag: str) -> dict[str, Any]:
+def _round(n: int, ws_url: str, cookie: str, kube_url: str, tag: str,
+           control_token: str) -> dict[str, Any]:
     ctx = multiprocessing.get_context("fork")
     ready, out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     sizes = [min(PER_PROCESS, n - i) for i in range(0, n, PER_PROCESS)]
@@ -175,7 +178,7 @@ def _round(n: int, ws_url: str, cookie: str, kube_url: str, tag: str) -> dict[st
     time.sleep(1.0)
     watches_before = _http(f"{kube_url}/sandbox/v1/metrics")["watches"]
     rv0 = _http(f"{kube_url}/sandbox/v1/metrics")["resourceVersion"]
-    _set_image(kube_url, tag)
+    _set_image(kube_url, tag, control_token)
     time.sleep(0.5)
     _wait(lambda: _rolled_out(kube_url), 120, "the rollout")
     watches_during = _http(f"{kube_url}/sandbox/v1/metrics")["watches"]
@@ -253,7 +256,8 @@ def run() -> str:
               "the watcher's watches")
         time.sleep(2.0)
         ws_url = f"ws://127.0.0.1:{web_port}/ws/services/license-api/"
-        results = [_round(n, ws_url, f"sessionid={session}", kube_url, f"bench{n}")
+        results = [_round(n, ws_url, f"sessionid={session}", kube_url, f"bench{n}",
+                          (tmp / "control-token").read_text().strip())
                    for n in VIEWERS]
     finally:
         for p in reversed(procs):

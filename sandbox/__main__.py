@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -15,10 +16,14 @@ from typing import Any
 from aiohttp import web
 
 from .chaos import Chaos
+from .gcp import ClusterInfo, add_routes, google_auth_middleware, kube_auth_middleware
+from .guard import guard_middleware, write_control_token
+from .identity import Identity, load_or_create_key
 from .kube.cluster import Cluster
-from .kube.kubeconfig import write_kubeconfig
+from .kube.kubeconfig import TOKEN, write_kubeconfig
 from .kube.server import create_app
 from .registry import Registry
+from .tls import ca_pem, load_or_create_ca, server_context
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("sandbox")
@@ -32,16 +37,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "(default: --host, or 127.0.0.1 when listening on all addresses); "
                         "in docker compose, the service name")
     p.add_argument("--kube-port", type=int, default=6443)
+    p.add_argument("--kube-tls-port", type=int, default=0,
+                   help="HTTPS port of the same Kubernetes API, the endpoint the Container API "
+                        "reports (0: any free port)")
     p.add_argument("--cloudbuild-port", type=int, default=8090)
     p.add_argument("--kubeconfig", type=Path, default=ROOT / "var" / "sandbox" / "kubeconfig")
     p.add_argument("--speed", type=float, default=1.0,
                    help="simulated durations are divided by this; progress deadlines are not")
     p.add_argument("--manifests", type=Path, default=ROOT / "deploy" / "k8s")
+    p.add_argument("--auth", choices=("open", "required"), default="open",
+                   help="required: every Google and Kubernetes API call needs a token of the "
+                        "generated service account (or the kubeconfig's token); open: any")
+    p.add_argument("--token-lifetime", type=int, default=900,
+                   help="seconds an access token from the token endpoint stays valid")
     p.add_argument("--preload", type=Path, default=None,
                    help="file of `image [commit]` lines to pre-load into the registry")
     args = p.parse_args(argv)
     if args.speed <= 0:
         p.error("--speed must be > 0")
+    if args.token_lifetime < 1:
+        p.error("--token-lifetime must be >= 1")
     if not args.advertise_host:
         args.advertise_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     return args
@@ -68,28 +83,53 @@ def cloudbuild_app(
 
 
 async def serve(args: argparse.Namespace) -> None:
+    state = args.kubeconfig.parent
     registry, chaos = Registry(), Chaos()
     cluster = Cluster(registry=registry, chaos=chaos, speed=args.speed,
                       manifests=args.manifests, preload=args.preload)
     cluster.bootstrap()
     cluster.start()
-    kube_runner = web.AppRunner(create_app(cluster), handler_cancellation=True,
+    cb_url = f"http://{args.advertise_host}:{args.cloudbuild_port}"
+    key = load_or_create_key(state / "service-account.json", f"{cb_url}/token")
+    identity = Identity(key, token_lifetime=args.token_lifetime,
+                        required=args.auth == "required")
+    cluster.identity = identity
+    control_token = write_control_token(state / "control-token")
+    guard = guard_middleware([args.advertise_host], control_token)
+    # A token of its own for the kubeconfig: with --auth required, kubectl keeps working
+    # for whoever can read the file; open mode keeps the well-known one.
+    kube_token = secrets.token_urlsafe(24) if identity.required else TOKEN
+    kube_app = create_app(cluster)
+    kube_app.middlewares.insert(0, kube_auth_middleware(identity, kube_token))
+    kube_app.middlewares.insert(0, guard)
+    kube_runner = web.AppRunner(kube_app, handler_cancellation=True,
                                 access_log=None, shutdown_timeout=1.0)
     await kube_runner.setup()
     await web.TCPSite(kube_runner, args.host, args.kube_port, backlog=1024).start()
+    ca_key, ca_cert = load_or_create_ca(state / "cluster-ca.pem")
+    tls_site = web.TCPSite(kube_runner, args.host, args.kube_tls_port, backlog=1024,
+                           ssl_context=server_context(ca_key, ca_cert, [args.advertise_host]))
+    await tls_site.start()
+    tls_port = _bound_port(tls_site, args.kube_tls_port)
+    info = ClusterInfo(f"{args.advertise_host}:{tls_port}", ca_pem(ca_cert))
     runners = [kube_runner]
-    cb_url = f"http://{args.advertise_host}:{args.cloudbuild_port}"
     cb = cloudbuild_app(registry, chaos, args.speed, cb_url)
-    if cb is not None:
+    if cb is None:  # the Google half still serves tokens, the Container API and the registry
+        cb = web.Application()
+    else:
         cluster.cloudbuild_app = cb
-        cb_runner = web.AppRunner(cb, access_log=None, shutdown_timeout=1.0)
-        await cb_runner.setup()
-        await web.TCPSite(cb_runner, args.host, args.cloudbuild_port).start()
-        runners.append(cb_runner)
+    cb.middlewares.insert(0, google_auth_middleware(identity))
+    cb.middlewares.insert(0, guard)
+    add_routes(cb, identity, registry, lambda: info)
+    cb_runner = web.AppRunner(cb, access_log=None, shutdown_timeout=1.0)
+    await cb_runner.setup()
+    await web.TCPSite(cb_runner, args.host, args.cloudbuild_port).start()
+    runners.append(cb_runner)
     kube_url = f"http://{args.advertise_host}:{args.kube_port}"
-    write_kubeconfig(args.kubeconfig, kube_url)
-    print(f"sandbox ready: kubernetes {kube_url} (kubeconfig {args.kubeconfig}), cloudbuild "
-          f"{cb_url if cb is not None else 'disabled'}, speed {args.speed:g}", flush=True)
+    write_kubeconfig(args.kubeconfig, kube_url, kube_token)
+    print(f"sandbox ready: kubernetes {kube_url} and https://{info.endpoint} (kubeconfig "
+          f"{args.kubeconfig}), google APIs {cb_url} (auth {args.auth}, service account "
+          f"{state / 'service-account.json'}), speed {args.speed:g}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -100,6 +140,12 @@ async def serve(args: argparse.Namespace) -> None:
     await cluster.stop()
     for runner in reversed(runners):
         await runner.cleanup()
+
+
+def _bound_port(site: web.TCPSite, asked: int) -> int:
+    server = site._server  # the asyncio Server behind the site: the only place a port 0 shows
+    sockets = getattr(server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else asked
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Image:
-    repository: str  # e.g. gcr.io/sandbox/license-api
+    repository: str  # e.g. us-docker.pkg.dev/sandbox/apps/license-api (or gcr.io/...)
     tag: str | None
     digest: str  # sha256:<64 hex>
     commit: str  # the commit the image was built from ("" when unknown)
@@ -60,6 +60,14 @@ class Registry:
                 return self._by_digest.get((repository, digest))
             found = self._tags.get((repository, tag or "latest"))
             return self._by_digest.get((repository, found)) if found else None
+
+    def images(self) -> list[Image]:
+        with self._lock:
+            return list(self._by_digest.values())
+
+    def tags_of(self, repository: str, digest: str) -> list[str]:
+        with self._lock:
+            return sorted(t for (r, t), d in self._tags.items() if r == repository and d == digest)
 
     def clear(self) -> None:
         with self._lock:

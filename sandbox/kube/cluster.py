@@ -51,6 +51,7 @@ class Cluster:
         self.preload = preload
         self.requests = 0
         self.cloudbuild_app: Any = None  # set by __main__ when Cloud Build is served too
+        self.identity: Any = None  # sandbox.identity.Identity, set by __main__
         self.hub = WatchHub()
         self.logs = LogStore(self.clock)
         self._setup()
@@ -123,6 +124,8 @@ class Cluster:
         self.hub.drop_all()
         self.logs.clear()
         self.chaos.reset()
+        if self.identity is not None:
+            self.identity.disabled = False  # revoked tokens stay revoked
         self.registry.clear()  # builds pushed since start are forgotten; re-preloaded below
         rv = self.store.rv
         self._setup()

@@ -11,11 +11,17 @@ GET      /sandbox/v1/changes?since=RV [{"resourceVersion", "at", "kind", "namesp
 POST     /sandbox/v1/clock/advance    {"seconds": n} moves the simulated clock forward
 GET      /sandbox/v1/images           the registry's images (for debugging)
 POST     /sandbox/v1/images           {"image": "repo:tag", "commit": "..."} pre-loads one
+GET/POST /sandbox/v1/auth             {"revoke": true} refuses every token issued so far,
+                                      {"disabled": bool} disables the service-account key,
+                                      {"token_lifetime": s} sets the lifetime of new tokens
+
+Every write needs the control token (sandbox.guard); reads are open to loopback clients.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -151,6 +157,39 @@ async def push_image(request: web.Request) -> web.Response:
                   "commit": image.commit}, 201)
 
 
+def _auth_view(identity: Any) -> dict[str, Any]:
+    return {"required": identity.required, "account": identity.email,
+            "disabled": identity.disabled, "revoked_before": identity.revoked_before,
+            "token_lifetime": identity.token_lifetime, "issued": identity.issued}
+
+
+async def get_auth(request: web.Request) -> web.Response:
+    identity = _cluster(request).identity
+    if identity is None:
+        return _json({"error": "this sandbox has no identity"}, 404)
+    return _json(_auth_view(identity))
+
+
+async def set_auth(request: web.Request) -> web.Response:
+    identity = _cluster(request).identity
+    if identity is None:
+        return _json({"error": "this sandbox has no identity"}, 404)
+    try:
+        body = await request.json()
+        if body.get("revoke"):
+            identity.revoked_before = time.time() + 1  # tokens issued this second too
+        if "disabled" in body:
+            identity.disabled = bool(body["disabled"])
+        if "token_lifetime" in body:
+            lifetime = int(body["token_lifetime"])
+            if lifetime < 1:
+                raise ValueError("token_lifetime must be >= 1 second")
+            identity.token_lifetime = lifetime
+    except (ValueError, TypeError, AttributeError) as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json(_auth_view(identity))
+
+
 def add_control_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/sandbox/v1/chaos", get_chaos)
@@ -163,3 +202,5 @@ def add_control_routes(app: web.Application) -> None:
     r.add_post("/sandbox/v1/clock/advance", advance)
     r.add_get("/sandbox/v1/images", list_images)
     r.add_post("/sandbox/v1/images", push_image)
+    r.add_get("/sandbox/v1/auth", get_auth)
+    r.add_post("/sandbox/v1/auth", set_auth)

@@ -1,7 +1,8 @@
-"""The kubeconfig clients use to reach the sandbox (any bearer token is accepted)."""
+"""The kubeconfig clients use to reach the sandbox (its token: any in open mode)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -9,12 +10,12 @@ import yaml
 TOKEN = "sandbox-token"
 
 
-def write_kubeconfig(path: Path, server: str) -> None:
+def write_kubeconfig(path: Path, server: str, token: str = TOKEN) -> None:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "sandbox", "cluster": {"server": server}}],
-        "users": [{"name": "sandbox", "user": {"token": TOKEN}}],
+        "users": [{"name": "sandbox", "user": {"token": token}}],
         "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox",
                                                      "namespace": "default"}}],
         "current-context": "sandbox",
@@ -22,5 +23,7 @@ def write_kubeconfig(path: Path, server: str) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(yaml.safe_dump(config, sort_keys=False))
     tmp.replace(path)

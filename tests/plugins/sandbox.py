@@ -10,6 +10,8 @@ Registered from tests/conftest.py (`pytest_plugins`). Fixtures:
 
     - ``kube_url`` (``http://127.0.0.1:PORT``), ``cloudbuild_url``, ``kubeconfig`` (a Path;
       context ``sandbox``, any bearer token is accepted), ``speed``;
+    - ``control_token``: the token the sandbox wrote to ``control-token`` beside the
+      kubeconfig; ``control`` sends it (header ``X-Sandbox-Token``) with every write;
     - ``control(path, json=None, method=None)``: call the control API under ``/sandbox/v1/``
       (``control("metrics")``, ``control("chaos", {"api": "kube", "error_rate": 0.2})``,
       ``control("chaos/drop-watches", {})``, ``control("chaos/expire", {})``,
@@ -52,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.plugins.worker import ROOT, free_port
 
@@ -65,20 +68,30 @@ class Sandbox:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
 
-    def _request(self, url: str, body: Any = None, method: str | None = None) -> Any:
+    @property
+    def control_token(self) -> str:
+        return (self.kubeconfig.parent / "control-token").read_text().strip()
+
+    def _request(self, url: str, body: Any = None, method: str | None = None,
+                 headers: dict[str, str] | None = None) -> Any:
         data = None if body is None else jsonlib.dumps(body).encode()
         req = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
         with urllib.request.urlopen(req, timeout=30) as resp:
             raw = resp.read()
         return jsonlib.loads(raw) if raw else None
 
     def control(self, path: str, json: Any = None, method: str | None = None) -> Any:
-        return self._request(f"{self.kube_url}/sandbox/v1/{path.lstrip('/')}", json, method)
+        return self._request(f"{self.kube_url}/sandbox/v1/{path.lstrip('/')}", json, method,
+                             {"X-Sandbox-Token": self.control_token})
 
     def get(self, path: str) -> Any:
-        """GET a Kubernetes API path, e.g. `/apis/apps/v1/namespaces/default/deployments`."""
-        return self._request(f"{self.kube_url}{path}")
+        """GET a Kubernetes API path, e.g. `/apis/apps/v1/namespaces/default/deployments`
+        (with the kubeconfig's token, which an --auth required sandbox asks for)."""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        token = config["users"][0]["user"]["token"]
+        return self._request(f"{self.kube_url}{path}", headers={"Authorization": f"Bearer {token}"})
 
     def wait_ready(self, name: str = "license-api", replicas: int = 3,
                    timeout: float = 30.0) -> None:
@@ -102,7 +115,9 @@ class Sandbox:
         self.wait_ready()
 
 
-def _start(speed: float) -> Sandbox:
+def start_sandbox(speed: float, *extra: str) -> Sandbox:
+    """A new `python -m sandbox` on free ports (`extra`: more arguments, e.g. --auth
+    required); the caller stops it with stop_sandbox."""
     kube_port, cb_port = free_port(), free_port()
     tmp = Path(tempfile.mkdtemp(prefix="sandbox-"))
     kubeconfig = tmp / "kubeconfig"
@@ -110,7 +125,7 @@ def _start(speed: float) -> Sandbox:
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--kube-port", str(kube_port), "--cloudbuild-port",
-         str(cb_port), "--kubeconfig", str(kubeconfig), "--speed", str(speed)],
+         str(cb_port), "--kubeconfig", str(kubeconfig), "--speed", str(speed), *extra],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     sb = Sandbox(f"http://127.0.0.1:{kube_port}", f"http://127.0.0.1:{cb_port}", kubeconfig,
@@ -122,7 +137,7 @@ def _start(speed: float) -> Sandbox:
                                f"{log_path.read_text()[-2000:]}")
         try:
             sb.get("/version")
-            if kubeconfig.exists():
+            if kubeconfig.exists() and (tmp / "control-token").exists():
                 break
         except (urllib.error.URLError, ConnectionError, OSError):
             time.sleep(0.1)
@@ -130,7 +145,7 @@ def _start(speed: float) -> Sandbox:
     return sb
 
 
-def _stop(sb: Sandbox) -> None:
+def stop_sandbox(sb: Sandbox) -> None:
     if sb.process is not None and sb.process.poll() is None:
         sb.process.terminate()
         try:
@@ -142,11 +157,11 @@ def _stop(sb: Sandbox) -> None:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    sb = _start(float(os.environ.get("SANDBOX_SPEED", "20")))
+    sb = start_sandbox(float(os.environ.get("SANDBOX_SPEED", "20")))
     try:
         yield sb
     finally:
-        _stop(sb)
+        stop_sandbox(sb)
 
 
 @pytest.fixture
