@@ -25,11 +25,16 @@ $(STAMP): pyproject.toml requirements.lock package.json
 # Everything in the foreground; one Ctrl-C stops all (honcho forwards it to every process).
 # make run is the local demo: the dashboard always talks to the sandbox here, never to a
 # kubeconfig or Cloud Build project of yours.
+# The production path runs locally: the sandbox starts with --auth required, the dashboard
+# authenticates with the service-account key the sandbox generates (google-auth's own flow),
+# and the demo Cluster is reached by its GKE name through the Container API.
 run: export KUBECONFIG := $(CURDIR)/var/sandbox/kubeconfig
 run: export CLOUDBUILD_ENDPOINT := http://127.0.0.1:8090
+run: export GOOGLE_APPLICATION_CREDENTIALS := $(CURDIR)/var/sandbox/service-account.json
 run: export SANDBOX_SPEED := $(SANDBOX_SPEED)
 run: install
 	@mkdir -p var/sandbox
+	$(BIN)/python -m sandbox --kubeconfig $(KUBECONFIG) --prepare-only
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py bootstrap_dev
 	@echo "Dashboard: http://127.0.0.1:8000/admin/"

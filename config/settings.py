@@ -208,6 +208,11 @@ RELEASE_STALE_SECONDS = env_int("RELEASE_STALE_SECONDS", 30, minimum=5)
 
 # --- Outside systems --------------------------------------------------------------------------
 CLOUDBUILD_ENDPOINT = env_url("CLOUDBUILD_ENDPOINT", None, ("http", "https"))
+# The Container API (GKE clusters by name) and Artifact Registry: Google's endpoints unless
+# overridden; the sandbox serves both beside Cloud Build, so they follow CLOUDBUILD_ENDPOINT.
+CONTAINER_ENDPOINT = env_url("CONTAINER_ENDPOINT", None, ("http", "https")) or CLOUDBUILD_ENDPOINT
+ARTIFACT_REGISTRY_ENDPOINT = (env_url("ARTIFACT_REGISTRY_ENDPOINT", None, ("http", "https"))
+                              or CLOUDBUILD_ENDPOINT)
 KUBECONFIG = env_secret("KUBECONFIG") or str(Path.home() / ".kube" / "config")
 SLACK_SIGNING_SECRET = env_secret("SLACK_SIGNING_SECRET", "") or ""
 # Optional: lets the Slack integration map users by their Slack-verified email (users.info).

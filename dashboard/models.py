@@ -7,6 +7,7 @@ idempotency key per Service, valid states/kinds/vias, an append-only audit table
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -17,15 +18,53 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dashboard import states
+from dashboard.names import gke_cluster_error, image_repository_error
 from dashboard.rollout.failfast import validate_policy
 
 DEFAULT_HEALTH_PATH = "/health/ready"
 
 
+def validate_gke_name(value: str) -> None:
+    error = gke_cluster_error(value)
+    if error:
+        raise ValidationError(error)
+
+
+def validate_image_repository(value: str) -> None:
+    error = image_repository_error(value)
+    if error:
+        raise ValidationError(error)
+
+
+def validate_service_account_file(value: str) -> None:
+    """A readable JSON service-account key (its secret is never echoed back)."""
+    try:
+        with open(value, encoding="utf-8") as fh:
+            info = json.load(fh)
+    except OSError as exc:
+        raise ValidationError(f"cannot read {value}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise ValidationError(f"{value} is not a JSON key file") from exc
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind != "service_account":
+        raise ValidationError(f"{value} is not a service-account key (type {kind!r})")
+    if not all(info.get(k) for k in ("client_email", "private_key", "token_uri")):
+        raise ValidationError(f"{value} lacks client_email, private_key or token_uri")
+
+
 class Cluster(models.Model):
-    """How to reach a Kubernetes cluster: a kubeconfig file + context, or in-cluster config."""
+    """How to reach a Kubernetes cluster: a GKE cluster by name (endpoint and CA from the
+    Container API, Google credentials), a kubeconfig file + context, or in-cluster config."""
 
     name = models.SlugField(max_length=63, unique=True)
+    gke_name = models.CharField(
+        "GKE cluster", max_length=300, blank=True, validators=[validate_gke_name],
+        help_text="projects/PROJECT/locations/LOCATION/clusters/CLUSTER; when set, the "
+                  "kubeconfig fields are not used")
+    credentials_file = models.CharField(
+        max_length=500, blank=True, validators=[validate_service_account_file],
+        help_text="service-account key file for this GKE cluster only (default: the "
+                  "application default credentials)")
     kubeconfig_path = models.CharField(max_length=500, blank=True)
     context = models.CharField(max_length=200, blank=True)
     in_cluster = models.BooleanField(default=False)
@@ -35,6 +74,15 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.gke_name and (self.in_cluster or self.kubeconfig_path or self.context):
+            raise ValidationError({"gke_name": "a GKE cluster is reached through the Container "
+                                               "API: leave kubeconfig, context and in-cluster "
+                                               "empty"})
+        if self.credentials_file and not self.gke_name:
+            raise ValidationError({"credentials_file": "only used for a GKE cluster (set the "
+                                                       "GKE cluster name)"})
 
 
 class ServiceQuerySet(models.QuerySet["Service"]):
@@ -58,7 +106,9 @@ class Service(models.Model):
     namespace = models.CharField(max_length=63, default="default")
     deployment = models.CharField(max_length=253)
     container = models.CharField(max_length=63)
-    image_repository = models.CharField(max_length=300, help_text="e.g. gcr.io/project/app")
+    image_repository = models.CharField(
+        max_length=300, validators=[validate_image_repository],
+        help_text="e.g. us-docker.pkg.dev/project/repository/app (or gcr.io/project/app)")
     gcp_project = models.CharField(max_length=100)
     # Build either by trigger id, or inline from build_config_path with git_repo as source.
     build_trigger_id = models.CharField(max_length=100, blank=True)

@@ -50,6 +50,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "generated service account (or the kubeconfig's token); open: any")
     p.add_argument("--token-lifetime", type=int, default=900,
                    help="seconds an access token from the token endpoint stays valid")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="write the service-account key and cluster CA beside the kubeconfig, "
+                        "then exit (so other processes can load the key before the sandbox "
+                        "is up)")
     p.add_argument("--preload", type=Path, default=None,
                    help="file of `image [commit]` lines to pre-load into the registry")
     args = p.parse_args(argv)
@@ -152,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("SANDBOX_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.prepare_only:
+        state = args.kubeconfig.parent
+        load_or_create_key(state / "service-account.json",
+                           f"http://{args.advertise_host}:{args.cloudbuild_port}/token")
+        load_or_create_ca(state / "cluster-ca.pem")
+        return 0
     asyncio.run(serve(args))
     return 0
 

@@ -160,6 +160,8 @@ def add_routes(app: web.Application, identity: Identity, registry: Registry,
         # %2F: read it from the raw path before aiohttp decodes it.
         raw = request.raw_path.split("?", 1)[0].rsplit("/dockerImages/", 1)[-1]
         image_id = unquote(raw)
+        while "%" in image_id and unquote(image_id) != image_id:  # `/` escaped, then escaped
+            image_id = unquote(image_id)
         image, _, digest = image_id.partition("@")
         base = f"projects/{project}/locations/{loc}/repositories/{repo}/dockerImages/{image_id}"
         found = registry.resolve(f"{loc}-docker.pkg.dev/{project}/{repo}/{image}@{digest}") \

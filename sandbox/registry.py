@@ -20,8 +20,10 @@ class Image:
 
 
 def digest_for(repository: str, commit: str) -> str:
-    """Deterministic digest per image repository + commit, as a rebuild of one commit gives."""
-    return "sha256:" + hashlib.sha256(f"{repository}@{commit}".encode()).hexdigest()
+    """Deterministic digest per image name + commit, as a rebuild of one commit gives; the
+    same image pushed under two registries' names (gcr.io and Artifact Registry) keeps it."""
+    image = repository.rsplit("/", 1)[-1]
+    return "sha256:" + hashlib.sha256(f"{image}@{commit}".encode()).hexdigest()
 
 
 def split_reference(ref: str) -> tuple[str, str | None, str | None]:
@@ -60,6 +62,14 @@ class Registry:
                 return self._by_digest.get((repository, digest))
             found = self._tags.get((repository, tag or "latest"))
             return self._by_digest.get((repository, found)) if found else None
+
+    def delete(self, repository: str, digest: str) -> bool:
+        """Forget one image and its tags (a cleanup policy or a person deleted it)."""
+        with self._lock:
+            found = self._by_digest.pop((repository, digest), None)
+            for key in [k for k, d in self._tags.items() if k[0] == repository and d == digest]:
+                del self._tags[key]
+        return found is not None
 
     def images(self) -> list[Image]:
         with self._lock:

@@ -10,6 +10,7 @@ from typing import Any
 import requests
 import yaml
 from google.api_core import exceptions as gexc
+from google.auth import exceptions as gauth_exceptions
 from google.cloud.devtools import cloudbuild_v1 as cb
 from google.protobuf import json_format
 
@@ -28,7 +29,7 @@ def release_tag(release_id: object) -> str:
     return tag
 
 
-def map_error(exc: BaseException, what: str) -> AdapterError:
+def map_error(exc: BaseException, what: str, who: str = "") -> AdapterError:
     """google.api_core / requests / timeout exceptions -> AdapterError(retryable=...)."""
     if isinstance(exc, AdapterError):
         return exc
@@ -38,8 +39,20 @@ def map_error(exc: BaseException, what: str) -> AdapterError:
         return AdapterError(
             f"Cloud Build {what} kept failing{detail}", retryable=True, api="cloudbuild"
         )
+    if isinstance(exc, gauth_exceptions.GoogleAuthError):
+        # The token could not be had (key disabled or deleted, token endpoint down).
+        transient = isinstance(exc, gauth_exceptions.TransportError)
+        return AdapterError(
+            f"Cloud Build {what}: the Google credentials {who or ''} could not get a token: "
+            f"{exc.args[0] if exc.args else exc}".replace("  ", " "),
+            retryable=transient, api="cloudbuild")
     if isinstance(exc, gexc.GoogleAPICallError):
         status = int(exc.code or 0)
+        if status in (401, 403):
+            return AdapterError(
+                f"Cloud Build {what} refused the Google credentials {who or ''} ({status}): "
+                f"{exc.message}".replace("  ", " "),
+                retryable=False, status=status, api="cloudbuild")
         return AdapterError(
             f"Cloud Build {what} failed ({status}): {exc.message}",
             retryable=retryable_status(status),

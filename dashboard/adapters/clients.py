@@ -14,6 +14,8 @@ from kubernetes import client as k8s
 
 from dashboard.adapters.cloudbuild import CloudBuildAdapter
 from dashboard.adapters.kube import KubeAdapter
+from dashboard.adapters.registry import RegistryAdapter
+from dashboard.adapters.registry import registry as _registry
 from dashboard.adapters.types import BuildInfo, BuildSpec
 
 if TYPE_CHECKING:
@@ -32,6 +34,10 @@ def builder() -> CloudBuildAdapter:
         return _builder
 
 
+def registry() -> RegistryAdapter:
+    return _registry()
+
+
 def kube(cluster: Cluster) -> KubeAdapter:
     """The adapter of `cluster`; a rewritten kubeconfig file (a new mtime: rotated
     credentials, a restarted sandbox) gets a new one."""
@@ -40,7 +46,8 @@ def kube(cluster: Cluster) -> KubeAdapter:
         mtime = os.stat(path).st_mtime_ns if path and not cluster.in_cluster else 0
     except OSError:
         mtime = 0
-    key = (cluster.pk, cluster.kubeconfig_path, cluster.context, cluster.in_cluster, mtime)
+    key = (cluster.pk, cluster.gke_name, cluster.credentials_file, cluster.kubeconfig_path,
+           cluster.context, cluster.in_cluster, mtime)
     with _lock:
         if key not in _kubes:
             _kubes[key] = KubeAdapter(cluster)

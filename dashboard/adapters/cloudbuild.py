@@ -29,12 +29,13 @@ import yaml
 from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
 from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud.devtools import cloudbuild_v1 as cb
 from google.protobuf import json_format
 
 from .buildinfo import TAG_RE, decode_prefix, map_error, oldest, release_tag, to_info
 from .errors import AdapterError
+from .google import credentials as google_credentials
+from .google import who
 from .types import BuildInfo, BuildSpec
 
 __all__ = ["CLOCK_SKEW", "TAG_RE", "CloudBuildAdapter", "map_error", "release_tag", "to_info",
@@ -59,8 +60,9 @@ class CloudBuildAdapter:
     """Start, poll, tail, cancel and look up builds.
 
     `endpoint` defaults to settings.CLOUDBUILD_ENDPOINT: when set (the sandbox), the client
-    talks plain REST to it with AnonymousCredentials and so does the GCS client for logs;
-    when unset, Google's endpoints with Application Default Credentials.
+    talks plain REST to it and so does the GCS client for logs; when unset, Google's
+    endpoints. Either way with Application Default Credentials (cloud-platform scope, see
+    adapters/google.py), anonymous only against an endpoint override without a key file.
     `timeout` is the per-request timeout in seconds for reads, `write_timeout` for
     create/run/cancel (default: the same); reads retry transient errors for
     `read_deadline` seconds in all; creates/cancels are never retried blindly (a create
@@ -86,8 +88,8 @@ class CloudBuildAdapter:
         self.timeout = timeout
         self.write_timeout = write_timeout if write_timeout is not None else timeout
         self.repo_root = Path(repo_root) if repo_root else Path.cwd()
-        if credentials is None and self.endpoint:
-            credentials = AnonymousCredentials()
+        if credentials is None:
+            credentials = google_credentials(sandbox=bool(self.endpoint))
         self._credentials = credentials
         self._read_retry = gretry.Retry(
             predicate=gretry.if_exception_type(*_TRANSIENT),
@@ -102,6 +104,11 @@ class CloudBuildAdapter:
         self._storage: Any = None
         self._trigger_ids: dict[tuple[str, str], str] = {}
         self.adopt_pauses: tuple[float, ...] = (0.0, 0.5, 1.0)
+
+    @property
+    def who(self) -> str:
+        """The identity the calls are made as (for messages and the admin)."""
+        return who(self._credentials)
 
     # -- clients ---------------------------------------------------------------------------
     def _forked(self) -> None:
@@ -143,7 +150,7 @@ class CloudBuildAdapter:
         try:
             return fn()
         except Exception as exc:
-            raise map_error(exc, what) from exc
+            raise map_error(exc, what, self.who) from exc
 
     # -- starting --------------------------------------------------------------------------
     def start_build(self, spec: BuildSpec, commit: str, tag: str) -> BuildInfo:
@@ -179,7 +186,7 @@ class CloudBuildAdapter:
                 )
             return to_info(op.metadata.build)
         except Exception as exc:
-            error = map_error(exc, "create build")
+            error = map_error(exc, "create build", self.who)
             # The request may have reached the server: look before reporting a failure,
             # and when the outcome is unknown (timeout, 5xx) look again a little later, as
             # the server may still be writing it. The next attempt looks first anyway.
@@ -321,7 +328,7 @@ class CloudBuildAdapter:
                 )
             )
         except Exception as exc:
-            error = map_error(exc, "cancel build")
+            error = map_error(exc, "cancel build", self.who)
             if error.retryable or error.status in (400, 409, 412):
                 # FAILED_PRECONDITION for a finished build, or an unknown outcome: read it.
                 info = self.get_build(project, build_id)
@@ -347,7 +354,7 @@ class CloudBuildAdapter:
         except (gexc.RequestRangeNotSatisfiable, gexc.NotFound):
             return "", offset
         except Exception as exc:
-            raise map_error(exc, "read build log") from exc
+            raise map_error(exc, "read build log", self.who) from exc
         text, used = decode_prefix(data)
         return text, offset + used
 

@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from . import gke
 from .errors import AdapterError
 from .kubeutil import (
     CHANGE_CAUSE,
@@ -52,7 +53,9 @@ class KubeAdapter:
 
     `cluster` is anything with `kubeconfig_path`, `context` and `in_cluster` attributes
     (the Cluster model, or a SimpleNamespace in tests); an empty kubeconfig_path means
-    settings.KUBECONFIG. Or pass `api_client` directly. `timeout` is (connect, read) seconds.
+    settings.KUBECONFIG. A `gke_name` wins over both: endpoint and CA from the Container
+    API, Google access token (adapters/gke.py). Or pass `api_client` directly.
+    `timeout` is (connect, read) seconds.
     """
 
     def __init__(
@@ -62,6 +65,10 @@ class KubeAdapter:
         api_client: client.ApiClient | None = None,
         timeout: float | tuple[float, float] = (5.0, 20.0),
     ) -> None:
+        gke_name = str(getattr(cluster, "gke_name", "") or "")
+        if api_client is None and gke_name:
+            api_client = gke.api_client(gke_name,
+                                        str(getattr(cluster, "credentials_file", "") or ""))
         if api_client is None:
             kubeconfig = getattr(cluster, "kubeconfig_path", "") or None
             if kubeconfig is None and not getattr(cluster, "in_cluster", False):

@@ -41,8 +41,9 @@ def map_error(exc: BaseException, what: str) -> AdapterError:
             pass
         if status == 0:
             return AdapterError(f"Kubernetes {what}: {message}", retryable=True, api="kube")
+        refused = " (credentials refused)" if status in (401, 403) else ""
         return AdapterError(
-            f"Kubernetes {what} failed ({status}): {message}",
+            f"Kubernetes {what} failed ({status}{refused}): {message}",
             retryable=retryable_status(status),
             status=status,
             api="kube",

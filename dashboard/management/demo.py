@@ -1,24 +1,44 @@
-"""The demo Service `make run` deploys: the license API on the sandbox cluster."""
+"""The demo Service `make run` deploys: the license API on the sandbox cluster.
+
+When a Container API endpoint is configured (`make run`: the sandbox serves it), the demo
+Cluster is defined by its GKE name, so the demo runs the production path: endpoint and CA
+from the Container API, Google access tokens, images in Artifact Registry checked by digest.
+Without one, it falls back to the sandbox's kubeconfig.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from dashboard.models import Cluster, Service
 
+GKE_NAME = "projects/sandbox/locations/us-central1/clusters/sandbox"
+IMAGE_REPOSITORY = "us-docker.pkg.dev/sandbox/apps/license-api"
+OLD_IMAGE_REPOSITORY = "gcr.io/sandbox/license-api"  # what earlier demo databases hold
+
+
+def _cluster_fields() -> dict[str, Any]:
+    if getattr(settings, "CONTAINER_ENDPOINT", None):
+        return {"gke_name": GKE_NAME, "kubeconfig_path": "", "context": "", "in_cluster": False}
+    return {"gke_name": "", "kubeconfig_path": str(settings.KUBECONFIG), "context": "sandbox",
+            "in_cluster": False}
+
 
 @transaction.atomic
 def seed_demo_service() -> Service:
     """Get or create Cluster "sandbox" and Service "license-api" (idempotent)."""
-    cluster, created = Cluster.objects.get_or_create(
-        name="sandbox",
-        defaults={"kubeconfig_path": str(settings.KUBECONFIG), "context": "sandbox"},
-    )
-    if not created and cluster.kubeconfig_path != str(settings.KUBECONFIG):
-        # `make run` may point KUBECONFIG elsewhere than last time; follow it.
-        cluster.kubeconfig_path = str(settings.KUBECONFIG)
-        cluster.save(update_fields=["kubeconfig_path"])
+    fields = _cluster_fields()
+    cluster, created = Cluster.objects.get_or_create(name="sandbox", defaults=fields)
+    changed = [k for k, v in fields.items() if getattr(cluster, k) != v]
+    if not created and changed:
+        # `make run` may point KUBECONFIG elsewhere than last time, or now name the cluster
+        # by GKE name; follow it.
+        for key in changed:
+            setattr(cluster, key, fields[key])
+        cluster.save(update_fields=changed)
     service, _ = Service.objects.get_or_create(
         name="license-api",
         defaults={
@@ -26,7 +46,7 @@ def seed_demo_service() -> Service:
             "namespace": "default",
             "deployment": "license-api",
             "container": "license-api",
-            "image_repository": "gcr.io/sandbox/license-api",
+            "image_repository": IMAGE_REPOSITORY,
             "gcp_project": "sandbox",
             "build_trigger_id": "license-api",
             # This checkout is the license API's repository: `deploy license-api main`
@@ -39,4 +59,7 @@ def seed_demo_service() -> Service:
             "auto_rollback": True,
         },
     )
+    if service.image_repository == OLD_IMAGE_REPOSITORY:
+        service.image_repository = IMAGE_REPOSITORY
+        service.save(update_fields=["image_repository"])
     return service

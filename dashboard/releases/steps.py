@@ -156,6 +156,9 @@ def roll_out(release: Release) -> float | None:
         # A re-run (the worker died after patching) must never patch a second time.
         if not (container_image(dep, svc.container) == release.image
                 and annotations.get(CHANGE_CAUSE) == cause):
+            # An Artifact Registry image must exist before the Deployment points at it: a
+            # missing digest fails the release here, with the Deployment untouched.
+            clients.registry().require_digest(release.image)
             kube.set_image(svc.namespace, svc.deployment, svc.container, release.image, cause)
         deadline = now + timedelta(seconds=svc.rollout_timeout_seconds)
         lifecycle.save(release, patched_at=now, deadline_at=deadline)

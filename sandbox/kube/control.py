@@ -11,6 +11,7 @@ GET      /sandbox/v1/changes?since=RV [{"resourceVersion", "at", "kind", "namesp
 POST     /sandbox/v1/clock/advance    {"seconds": n} moves the simulated clock forward
 GET      /sandbox/v1/images           the registry's images (for debugging)
 POST     /sandbox/v1/images           {"image": "repo:tag", "commit": "..."} pre-loads one
+DELETE   /sandbox/v1/images           {"image": "repo@sha256:..."} deletes one (and its tags)
 GET/POST /sandbox/v1/auth             {"revoke": true} refuses every token issued so far,
                                       {"disabled": bool} disables the service-account key,
                                       {"token_lifetime": s} sets the lifetime of new tokens
@@ -157,6 +158,16 @@ async def push_image(request: web.Request) -> web.Response:
                   "commit": image.commit}, 201)
 
 
+async def delete_image(request: web.Request) -> web.Response:
+    try:
+        repository, _, digest = split_reference((await request.json())["image"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return _json({"error": f"body needs image: repo@sha256:... ({exc})"}, 400)
+    if not digest or not _cluster(request).registry.delete(repository, digest):
+        return _json({"error": "no such image"}, 404)
+    return _json({"deleted": f"{repository}@{digest}"})
+
+
 def _auth_view(identity: Any) -> dict[str, Any]:
     return {"required": identity.required, "account": identity.email,
             "disabled": identity.disabled, "revoked_before": identity.revoked_before,
@@ -202,5 +213,6 @@ def add_control_routes(app: web.Application) -> None:
     r.add_post("/sandbox/v1/clock/advance", advance)
     r.add_get("/sandbox/v1/images", list_images)
     r.add_post("/sandbox/v1/images", push_image)
+    r.add_delete("/sandbox/v1/images", delete_image)
     r.add_get("/sandbox/v1/auth", get_auth)
     r.add_post("/sandbox/v1/auth", set_auth)

@@ -39,7 +39,7 @@ def test_it_runs_the_license_api_trigger_to_success_and_pushes_the_image(cloudbu
     done = op.result(timeout=30, polling=FAST_POLLING)  # polls GET /v1/operations/build/sandbox/...
 
     assert done.status == Status.SUCCESS
-    assert [s.status for s in done.steps] == [Status.SUCCESS] * 3
+    assert [s.status for s in done.steps] == [Status.SUCCESS] * 5
     assert all(s.timing.start_time <= s.timing.end_time for s in done.steps)
     assert done.steps[0].args[2] == f"gcr.io/sandbox/license-api:{GOOD_SHA}"  # $COMMIT_SHA applied
     assert done.substitutions["SHORT_SHA"] == GOOD_SHA[:7]
@@ -47,9 +47,12 @@ def test_it_runs_the_license_api_trigger_to_success_and_pushes_the_image(cloudbu
     assert "license-api" in done.tags and done.build_trigger_id
     assert {"FETCHSOURCE", "BUILD", "PUSH"} <= set(done.timing.keys())
     images = {i.name: i.digest for i in done.results.images}
-    assert set(images) == {f"gcr.io/sandbox/license-api:{GOOD_SHA}", "gcr.io/sandbox/license-api:latest"}
+    assert set(images) == {f"gcr.io/sandbox/license-api:{GOOD_SHA}", "gcr.io/sandbox/license-api:latest",
+                           f"us-docker.pkg.dev/sandbox/apps/license-api:{GOOD_SHA}",
+                           "us-docker.pkg.dev/sandbox/apps/license-api:latest"}
+    # One build pushed under both names: one digest.
     assert len(set(images.values())) == 1 and next(iter(images.values())).startswith("sha256:")
-    assert len(done.results.build_step_images) == 3
+    assert len(done.results.build_step_images) == 5
     pushed = cloudbuild.image(images[f"gcr.io/sandbox/license-api:{GOOD_SHA}"])
     assert pushed is not None and pushed["repository"] == "gcr.io/sandbox/license-api"
     assert pushed["commit"] == GOOD_SHA  # the kubelet can now pull it
