@@ -7,12 +7,22 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from dashboard.adapters import reach
 from dashboard.models import AuditEntry, Cluster, Lock, Release, ReleaseEvent, Service
 
 
 @admin.register(Cluster)
 class ClusterAdmin(admin.ModelAdmin):
-    list_display = ("name", "context", "in_cluster")
+    list_display = ("name", "gke_name", "context", "in_cluster", "reachable", "identity")
+
+    @admin.display(description="reachable")
+    def reachable(self, obj: Cluster) -> str:
+        found = reach.probe(obj)
+        return "yes" if found.ok else f"no: {found.detail}"
+
+    @admin.display(description="as")
+    def identity(self, obj: Cluster) -> str:
+        return reach.probe(obj).identity
 
 
 @admin.register(Service)
