@@ -14,7 +14,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from kubernetes import client, watch
 
-from dashboard.adapters import gke
+from dashboard.adapters import gke, google
 from dashboard.adapters.errors import AdapterError
 from dashboard.adapters.google import credentials, read_service_account
 from dashboard.adapters.registry import RegistryAdapter
@@ -39,6 +39,7 @@ def google_env(secured: Sandbox, settings: Any, monkeypatch: pytest.MonkeyPatch)
     settings.CONTAINER_ENDPOINT = secured.cloudbuild_url
     settings.ARTIFACT_REGISTRY_ENDPOINT = secured.cloudbuild_url
     gke.forget(GKE)
+    monkeypatch.setattr(google, "_cache", {})  # no token left from another test
     return key
 
 
