@@ -182,6 +182,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered...
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ...including when its worker process dies
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"  # liveness: see config/heartbeat.py
 CELERY_TASK_TIME_LIMIT = 300  # hard limit; pipeline steps are short and re-queue themselves
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Redis redelivers an unacknowledged task after the visibility timeout. It must exceed the

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import close_old_connections
 
+from config import heartbeat
 from dashboard import streams
 from dashboard.adapters import clients
 from dashboard.models import Release, Service
@@ -313,6 +314,7 @@ class Watcher:
         Mirror(self).start()
         try:
             while not self.stopped.is_set():
+                heartbeat.beat("watcher")  # liveness for the container's health check
                 if self.lease.held and not self.leading:
                     self._lead()
                 elif not self.lease.held and self.leading:

@@ -96,16 +96,67 @@ def test_it_ships_the_license_api_exactly_as_the_seed_gives_it():
     assert "license-api" in by_kind("Service")
 
 
-def test_it_gives_the_dashboard_least_privilege():
-    rules = by_kind("Role")["deploy-dashboard"]["rules"]
-    granted = {(group, resource, verb) for rule in rules for group in rule["apiGroups"]
-               for resource in rule["resources"] for verb in rule["verbs"]}
-    assert ("apps", "deployments", "patch") in granted
-    assert not any(verb in ("delete", "create", "update", "*") for _, _, verb in granted)
-    assert not any(resource == "secrets" for _, resource, _ in granted)
-    assert ("", "services/proxy", "get") in granted
-    for name in ("dashboard-web", "dashboard-worker", "dashboard-beat", "dashboard-watcher"):
-        assert by_kind("Deployment")[name]["spec"]["template"]["spec"]["serviceAccountName"] == "deploy-dashboard"
+def granted(role: str) -> set[tuple[str, str, str, str]]:
+    """(group, resource, verb, resourceName or "*") for every rule of a Role."""
+    return {(group, resource, verb, name) for rule in by_kind("Role")[role]["rules"]
+            for group in rule["apiGroups"] for resource in rule["resources"]
+            for verb in rule["verbs"] for name in rule.get("resourceNames") or ["*"]}
+
+
+def test_it_gives_each_dashboard_role_least_privilege():
+    accounts = by_kind("ServiceAccount")
+    wanted = {"dashboard-web": "dashboard-web", "dashboard-worker": "dashboard-worker",
+              "dashboard-watcher": "dashboard-watcher", "dashboard-beat": "dashboard-beat"}
+    for deployment, account in wanted.items():
+        spec = by_kind("Deployment")[deployment]["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == account and account in accounts
+    # Only the worker may change anything, and only the Deployment it deploys, by name.
+    worker = granted("dashboard-worker")
+    writes = {g for g in worker if g[2] not in ("get", "list", "watch")}
+    assert writes == {("apps", "deployments", "patch", "license-api")}
+    assert ("apps", "deployments", "get", "license-api") in worker
+    assert {g[3] for g in worker if g[1] == "services/proxy"} <= {"license-api", "license-api:80"}
+    for role in ("dashboard-web", "dashboard-watcher"):
+        assert all(g[2] in ("get", "list", "watch") for g in granted(role)), role
+    for role in ("dashboard-web", "dashboard-worker", "dashboard-watcher"):
+        assert not any(g[1] == "secrets" or g[2] == "*" for g in granted(role)), role
+    # beat talks to no cluster: no binding, no token mounted.
+    assert accounts["dashboard-beat"].get("automountServiceAccountToken") is False
+    assert not any(s["name"] == "dashboard-beat" for b in by_kind("RoleBinding").values()
+                   for s in b["subjects"])
+
+
+def test_it_maps_each_kubernetes_account_to_its_own_google_account():
+    annotation = "iam.gke.io/gcp-service-account"
+    seen = set()
+    for name in ("dashboard-web", "dashboard-worker", "dashboard-watcher"):
+        gsa = by_kind("ServiceAccount")[name]["metadata"]["annotations"][annotation]
+        assert gsa.endswith(".iam.gserviceaccount.com") and gsa not in seen
+        seen.add(gsa)
+        # The same Google account is bound in Kubernetes RBAC, for Clusters reached by GKE name.
+        subjects = by_kind("RoleBinding")[name]["subjects"]
+        assert {"kind": "User", "name": gsa, "apiGroup": "rbac.authorization.k8s.io"} in subjects
+
+
+def test_every_container_runs_unprivileged_on_a_read_only_root():
+    for name, deployment in by_kind("Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        mounts_ok = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for container in pod["containers"]:
+            sc = container["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True, name
+            assert sc["allowPrivilegeEscalation"] is False, name
+            assert sc["capabilities"]["drop"] == ["ALL"], name
+            paths = {m["mountPath"] for m in container["volumeMounts"] if m["name"] in mounts_ok}
+            assert {"/tmp", "/app/var"} <= paths, name  # the only places the app writes
+
+
+def test_the_non_http_roles_have_liveness_probes_of_their_own():
+    for name in ("dashboard-worker", "dashboard-beat", "dashboard-watcher"):
+        (container,) = by_kind("Deployment")[name]["spec"]["template"]["spec"]["containers"]
+        probe = container["livenessProbe"]["exec"]["command"]
+        assert probe == ["python", "/app/deploy/healthcheck.py"], name
 
 
 def test_it_parses_cloudbuild_yaml_into_the_build_type():
@@ -116,8 +167,11 @@ def test_it_parses_cloudbuild_yaml_into_the_build_type():
     # parsing so a misspelt field fails here rather than at Google.
     build = cloudbuild_v1.Build.from_json(json.dumps(config), ignore_unknown_fields=False)
     images = list(build.images)
+    assert "us-docker.pkg.dev/$PROJECT_ID/apps/license-api:$COMMIT_SHA" in images
     assert "gcr.io/$PROJECT_ID/license-api:$COMMIT_SHA" in images
     assert "gcr.io/$PROJECT_ID/license-api:latest" in images
+    pushed = {step.args[-1] for step in build.steps if step.args and step.args[0] == "push"}
+    assert set(images) == pushed  # every listed image is pushed by a step
     docker_build = build.steps[0]
     assert "--build-arg" in docker_build.args and "COMMIT_SHA=$COMMIT_SHA" in docker_build.args
     assert not any("kubectl" in step.name for step in build.steps)

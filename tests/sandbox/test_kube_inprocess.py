@@ -146,7 +146,7 @@ def test_it_preloads_manifest_images_and_a_preload_file(tmp_path) -> None:
                       manifests=root / "deploy" / "k8s", preload=preload)
     cluster.bootstrap()
     assert registry.resolve("gcr.io/sandbox/license-api:latest") is not None
-    assert registry.resolve("gcr.io/sandbox/deploy-dashboard:latest") is not None
+    assert registry.resolve("us-docker.pkg.dev/sandbox/apps/deploy-dashboard:latest") is not None
     image = registry.resolve("gcr.io/sandbox/license-api:abc")
     assert image is not None and image.commit == "dead1234"
     assert registry.resolve(f"gcr.io/sandbox/license-api@{image.digest}") == image
