@@ -14,8 +14,8 @@ from typing import Any
 
 from kubernetes import client
 
+from . import clients
 from .errors import AdapterError
-from .kube import KubeAdapter
 from .kubeutil import map_error
 
 TTL_SECONDS = 30.0
@@ -49,7 +49,7 @@ def probe(cluster: Any, timeout: float = 3.0) -> Reach:
         return hit[1]
     api = None
     try:
-        api = KubeAdapter(cluster).api_client
+        api = clients.kube_api_client(cluster)
         groups = client.ApisApi(api).get_api_versions(_request_timeout=timeout)
         reach = Reach(True, identity_of(cluster, api), f"{len(groups.groups)} API groups")
     except AdapterError as exc:
