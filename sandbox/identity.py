@@ -135,6 +135,7 @@ class Identity:
             raise AuthError(400, "invalid_scope: the assertion names no scope")
         now = int(time.time())
         payload = {"sub": self.email, "scope": scopes, "iat": now,
+                   "iat_ms": int(time.time() * 1000),  # revocation is finer than a second
                    "exp": now + self.token_lifetime, "n": secrets.token_hex(4)}
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
         mac = _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
@@ -155,12 +156,14 @@ class Identity:
         if token.startswith(TOKEN_PREFIX):
             claims = self._access_claims(token[len(TOKEN_PREFIX):])
             scopes = claims.get("scope") or []
+            issued = claims.get("iat_ms", 0) / 1000
         else:
             claims = self._verify_jwt(token, audience=None)
             scopes = str(claims.get("scope") or "").split()
             if not scopes and not claims.get("aud"):
                 raise AuthError(401, "the self-signed JWT has neither a scope nor an audience")
-        if claims.get("iat", 0) < self.revoked_before:
+            issued = claims.get("iat", 0) + 0.999  # whole seconds: same second counts as after
+        if issued < self.revoked_before:
             raise AuthError(401, "Request had invalid authentication credentials: the token "
                                  "was revoked")
         if scopes and CLOUD_PLATFORM not in scopes:

@@ -25,6 +25,7 @@ from google.auth import exceptions as gauth_exceptions
 from google.auth.credentials import Credentials
 from google.cloud import container_v1
 from kubernetes import client
+from kubernetes.client.rest import ApiException
 
 from dashboard.names import GKE_CLUSTER_RE
 
@@ -119,9 +120,34 @@ def api_client(name: str, key_file: str = "") -> client.ApiClient:
     # The client only asks the hook when a BearerToken is already set: set the first now.
     refresh(cfg)
     built = client.ApiClient(cfg)
+    _retry_once_on_401(built, creds, api)
     built.gke_identity = ep.identity  # type: ignore[attr-defined]  # for the admin
     with _lock:
         return _clients.setdefault(cache_key, built)
+
+
+def _retry_once_on_401(api_client: client.ApiClient, creds: Credentials, api: str) -> None:
+    """A token can be refused before it expires (revoked, the key rotated): on a 401, get a
+    new token and send the request once more, as google-auth's own sessions do. Wraps the
+    REST client every call of this ApiClient goes through (informers' lists and watches too).
+    A second 401 is the answer: the credential itself is refused."""
+    rest = api_client.rest_client
+    send = rest.request
+
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return send(method, url, *args, **kwargs)
+        except ApiException as exc:
+            headers = kwargs.get("headers")
+            if exc.status != 401 or not creds.token or headers is None:
+                raise
+        token = fresh_token(creds, api, force=True)
+        api_client.configuration.api_key = {"BearerToken": token}
+        key = next((k for k in headers if k.lower() == "authorization"), "authorization")
+        headers[key] = f"Bearer {token}"
+        return send(method, url, *args, **kwargs)
+
+    rest.request = request
 
 
 def forget(name: str) -> None:

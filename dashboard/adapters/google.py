@@ -85,11 +85,12 @@ def who(creds: Credentials) -> str:
     return f"application default credentials ({type(creds).__name__})"
 
 
-def fresh_token(creds: Credentials, api: str) -> str:
+def fresh_token(creds: Credentials, api: str, *, force: bool = False) -> str:
     """A bearer token valid for a few more minutes (google-auth's refresh threshold),
-    refreshing first when needed; AdapterError naming the credential and API otherwise."""
+    refreshing first when needed (`force`: the current one was refused); AdapterError naming
+    the credential and API otherwise."""
     with _lock:
-        if not creds.valid:
+        if force or not creds.valid:
             try:
                 creds.refresh(Request())
             except gauth_exceptions.GoogleAuthError as exc:

@@ -188,7 +188,7 @@ async def set_auth(request: web.Request) -> web.Response:
     try:
         body = await request.json()
         if body.get("revoke"):
-            identity.revoked_before = time.time() + 1  # tokens issued this second too
+            identity.revoked_before = time.time()
         if "disabled" in body:
             identity.disabled = bool(body["disabled"])
         if "token_lifetime" in body:

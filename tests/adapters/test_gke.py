@@ -62,6 +62,19 @@ def test_a_long_lived_client_refreshes_its_token_before_each_request(secured, go
         gke.forget(GKE)
 
 
+def test_a_revoked_token_is_replaced_and_the_request_sent_again(secured, google_env) -> None:
+    api = gke.api_client(GKE)
+    core = client.CoreV1Api(api)
+    assert core.list_namespaced_pod("default").items
+    issued = secured.control("auth")["issued"]
+    secured.control("auth", {"revoke": True})  # every token issued so far is refused now
+    assert core.list_namespaced_pod("default").items  # 401, new token, sent again
+    events = list(watch.Watch().stream(core.list_namespaced_pod, "default", timeout_seconds=1))
+    assert events
+    assert secured.control("auth")["issued"] == issued + 1
+    gke.forget(GKE)
+
+
 def test_a_revoked_key_is_named_with_the_api_that_refused_it(secured, google_env) -> None:
     secured.control("auth", {"disabled": True})
     try:

@@ -106,3 +106,15 @@ def test_a_disabled_key_fails_the_release_naming_the_credential_and_api(
     assert "Google credentials" in reason and "Cloud Build" in reason, reason
     assert "deploy-dashboard@sandbox.iam.gserviceaccount.com" in reason, reason
     assert "Traceback" not in reason
+
+
+def test_tokens_revoked_mid_release_are_replaced_and_the_release_goes_on(
+        gke_service, gke_worker, settle, secured) -> None:
+    release = services.request_release(service=gke_service, commit=SHA["good2"], actor=None,
+                                       via="cli")
+    settle(release, lambda r: r.state in (states.DEPLOYING, states.VERIFYING) or
+           r.state in states.TERMINAL, timeout=60)
+    issued = secured.control("auth", {"revoke": True})["issued"]  # the worker's are refused now
+    release = settle(release, states.TERMINAL, timeout=90)
+    assert release.state == states.SUCCEEDED, release.failure_summary
+    assert secured.control("auth")["issued"] > issued  # it got a new token and went on
