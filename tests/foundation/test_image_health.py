@@ -98,3 +98,23 @@ def test_the_runtime_image_installs_no_test_only_packages() -> None:
     closure = runtime_closure()
     assert {"django", "google-cloud-container", "google-cloud-artifact-registry"} <= closure
     assert not closure & (dev | {"pytest", "mypy", "playwright", "hypothesis"}), closure & dev
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_check_pings_its_own_node(tmp_path, monkeypatch) -> None:
+    """What the HEALTHCHECK runs in a worker container: `celery inspect ping` of
+    celery@<hostname>, the entrypoint's default node name; another node's answer is no proof."""
+    from tests.plugins.worker import start_celery_worker
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    assert not healthcheck.worker_ok()  # nobody answers for this host yet
+    other = start_celery_worker(tmp_path, "other")
+    try:
+        assert not healthcheck.worker_ok()
+    finally:
+        other.kill()
+    own = start_celery_worker(tmp_path, "celery")  # node celery@<this host>
+    try:
+        assert healthcheck.worker_ok()
+    finally:
+        own.kill()
