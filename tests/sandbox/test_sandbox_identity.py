@@ -174,3 +174,19 @@ def test_control_writes_need_the_control_token(sandbox) -> None:
     token_file = sandbox.kubeconfig.parent / "control-token"
     assert token_file.stat().st_mode & 0o077 == 0
     assert sandbox.control("chaos", {"api": "kube", "latency_ms": 0})["kube"]["latency_ms"] == 0
+
+
+def test_the_key_survives_a_restart_and_follows_the_token_endpoint(tmp_path) -> None:
+    from sandbox.identity import load_or_create_key
+
+    path = tmp_path / "service-account.json"
+    first = load_or_create_key(path, "http://127.0.0.1:8090/token")
+    again = load_or_create_key(path, "http://127.0.0.1:8090/token")
+    assert again == first  # a dashboard that loaded it keeps working
+    moved = load_or_create_key(path, "http://sandbox:9000/token")
+    assert moved["private_key"] == first["private_key"]
+    assert json.loads(path.read_text())["token_uri"] == "http://sandbox:9000/token"
+    path.write_text("not json")
+    fresh = load_or_create_key(path, "http://127.0.0.1:8090/token")
+    assert fresh["type"] == "service_account" and fresh["private_key"] != first["private_key"]
+    assert path.stat().st_mode & 0o077 == 0
