@@ -86,11 +86,13 @@ class RegistryAdapter:
 
     def require_digest(self, image: str) -> str | None:
         """Check `REPO@sha256:...` is in Artifact Registry; returns its URI, or None when the
-        name is not an Artifact Registry one (not checked). AdapterError when it is missing
+        name is not an Artifact Registry digest (not checked). AdapterError when it is missing
         (not retryable) or the registry cannot answer (retryable)."""
         repository, _, digest = image.partition("@")
         ar = parse_ar(repository)
-        if ar is None:
+        if ar is None or not digest:
+            # Not Artifact Registry, or a tag (an explicit `repo:tag` deploy, a rollback to
+            # the original image): the rollout's ErrImagePull fail-fast covers those.
             return None
         if not DIGEST_RE.match(digest):
             raise AdapterError(f"image {image!r} names no sha256 digest", retryable=False,

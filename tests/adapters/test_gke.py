@@ -101,6 +101,7 @@ def test_the_registry_check_passes_a_pushed_digest_and_skips_gcr_names(secured, 
     image = f"us-docker.pkg.dev/sandbox/apps/license-api@{pushed['digest']}"
     assert registry.require_digest(image) == image
     assert registry.require_digest(f"gcr.io/sandbox/license-api@{pushed['digest']}") is None
+    assert registry.require_digest("us-docker.pkg.dev/sandbox/apps/license-api:x") is None
     with pytest.raises(AdapterError, match="not in Artifact Registry") as missing:
         registry.require_digest(f"us-docker.pkg.dev/sandbox/apps/license-api@sha256:{'1' * 64}")
     assert not missing.value.retryable
