@@ -61,6 +61,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
+    # Errors under /api/v1/ that Django answers itself (no route, an uncaught exception) as
+    # problem details too; outside CommonMiddleware so that it sees what that one raises.
+    *(["dashboard.api.middleware.ProblemDetailsMiddleware"] if APP_ROLE == "dashboard" else []),
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

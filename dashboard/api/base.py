@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rest_framework import generics
+from django.http import Http404
+from rest_framework import exceptions, generics
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 from dashboard.api import errors
 from dashboard.api.authentication import BearerTokenAuthentication, StaffSessionAuthentication
 from dashboard.api.permissions import ScopePermission
+from dashboard.api.schema import ApiSchema
 from dashboard.api.throttling import TokenRateThrottle
 
 AUTHENTICATION: list[Any] = [BearerTokenAuthentication, StaffSessionAuthentication]
@@ -23,6 +25,7 @@ PERMISSIONS: list[Any] = [ScopePermission]
 THROTTLES: list[Any] = [TokenRateThrottle]
 RENDERERS: list[Any] = [JSONRenderer]
 PARSERS: list[Any] = [JSONParser]
+MAX_ID = 2**63 - 1  # the largest id a database row can have (bigint)
 
 
 def _json_errors(request: Request, response: Response) -> None:
@@ -43,6 +46,25 @@ class ApiView(APIView):
     renderer_classes = RENDERERS
     parser_classes = PARSERS
     required_scope = "read"
+    schema = ApiSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        pk = kwargs.get("pk")
+        if isinstance(pk, int) and pk > MAX_ID:  # no such row (and no integer overflow)
+            raise exceptions.NotFound(f"No release {pk}.")
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # DRF answers a ?format= that no renderer has with 404, and ignores an empty one:
+        # both are a bad parameter (400 naming it).
+        fmt = request.query_params.get("format")
+        formats = [r.format for r in self.get_renderers()]
+        if not force and fmt is not None and fmt not in formats:
+            raise exceptions.ValidationError({"format": [f"One of {formats}."]})
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            raise exceptions.ValidationError({"format": [f"One of {formats}."]}) from None
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
         return errors.handle  # type: ignore[return-value]

@@ -20,6 +20,15 @@ log = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
+class Unprocessable(exceptions.ValidationError):
+    """422: the request is well-formed (its schema allows it) but names something that does
+    not exist or cannot be used, or a time already past. 400 stays for malformed requests, so
+    that a client generated from the schema never sees 400 for a request the schema allows."""
+
+    status_code = 422
+    default_code = "unprocessable"
+
+
 def problem(status: int, detail: str, *, code: str = "", errors: dict[str, list[str]] | None = None,
             headers: dict[str, str] | None = None, **extra: Any) -> Response:
     code = code or HTTPStatus(status).phrase.lower().replace(" ", "_")
@@ -107,7 +116,8 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
         errors = _field_errors(exc.detail)
         first = next(iter(errors.items()))
         detail = f"{first[0]}: {first[1][0]}" if first[0] != "non_field_errors" else first[1][0]
-        return problem(exc.status_code, detail, code="invalid", errors=errors, headers=headers)
+        code = "unprocessable" if isinstance(exc, Unprocessable) else "invalid"
+        return problem(exc.status_code, detail, code=code, errors=errors, headers=headers)
     code = codes if isinstance(codes, str) else ""
     return problem(exc.status_code, " ".join(_messages(exc.detail)), code=code, headers=headers,
                    **extra)

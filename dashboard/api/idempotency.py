@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,9 @@ from dashboard.api.models import IDEMPOTENCY_TTL, ApiToken, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII without a space at either end (HTTP strips those before we see them).
+KEY_PATTERN = rf"^[!-~](?:[ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$"
+_KEY = re.compile(KEY_PATTERN.replace("$", r"\Z"))
 # Outcomes a retry could change are not replayed: conflicts, throttling, server errors.
 _NOT_RECORDED = {409, 423, 429}
 
@@ -33,10 +37,9 @@ def principal_of(request: Request) -> str:
 
 
 def fingerprint(request: Request, kwargs: dict[str, Any]) -> str:
-    try:
-        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    except Exception:  # the view's own parsing reports malformed bodies
-        body = repr(request.body)
+    # A malformed body raises here (400/415) and must: DRF parses once, and after a failed
+    # parse request.data is an empty dict, which the view would take for a valid empty body.
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     raw = f"{request.method} {request.path} {body}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -70,12 +73,15 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
 
     @functools.wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(HEADER, "").strip()
-        if not key:
+        if HEADER not in request.headers:
             return handler(view, request, *args, **kwargs)
+        key = request.headers[HEADER].strip()
         if len(key) > MAX_KEY_LENGTH:
             return problem(400, f"{HEADER} is longer than {MAX_KEY_LENGTH} characters.",
                            code="invalid", errors={HEADER: ["too long"]})
+        if not _KEY.match(key):
+            return problem(400, f"{HEADER} must be printable ASCII (1 to {MAX_KEY_LENGTH} "
+                           "characters).", code="invalid", errors={HEADER: ["not printable ASCII"]})
         principal = principal_of(request)
         digest = fingerprint(request, kwargs)
         try:

@@ -12,6 +12,9 @@ from rest_framework.renderers import BaseRenderer
 
 
 class CSVRenderer(BaseRenderer):
+    """Rows of dicts as CSV: always a header row (the view's `csv_fields`), so an empty export
+    is still a CSV document (DRF sends an empty body without any Content-Type)."""
+
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
@@ -19,9 +22,11 @@ class CSVRenderer(BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None,
                renderer_context: Mapping[str, Any] | None = None) -> bytes:
         rows = data if isinstance(data, list) else [data]
+        view = (renderer_context or {}).get("view")
+        fields = list(getattr(view, "csv_fields", None) or (rows[0].keys() if rows else []))
         out = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()))
+        if fields:
+            writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: json.dumps(v, sort_keys=True) if isinstance(v, dict | list)

@@ -9,36 +9,63 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dashboard import states
+from dashboard.api.fields import (
+    NOT_BLANK,
+    OPTIONAL_COMMIT_SHA,
+    OPTIONAL_REF_NAME,
+    SERVICE_NAME,
+    Rfc3339DateTimeField,
+    StrictCharField,
+    StrictIntegerField,
+)
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 
 
 class ReleaseCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    service = serializers.CharField(max_length=63)
-    commit = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
-                                   help_text="full or abbreviated commit SHA; omit it to "
-                                   "deploy the commit `ref` points at now")
-    ref = serializers.CharField(max_length=255, required=False, allow_blank=True, default="",
-                                help_text="branch or tag; looked up in the service's git "
-                                "repository when no commit is given")
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    force_reason = serializers.CharField(
+    service = StrictCharField(max_length=63, pattern=SERVICE_NAME,
+                              help_text="the service's name (an unknown one: 422)")
+    commit = StrictCharField(max_length=40, required=False, allow_blank=True, default="",
+                             pattern=OPTIONAL_COMMIT_SHA,
+                             help_text="full or abbreviated commit SHA; omit it to deploy the "
+                             "commit `ref` points at now")
+    ref = StrictCharField(max_length=200, required=False, allow_blank=True, default="",
+                          pattern=OPTIONAL_REF_NAME,
+                          help_text="branch or tag; looked up in the service's git repository "
+                          "when no commit is given (one that does not exist: 422)")
+    reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    force_reason = StrictCharField(
         max_length=2000, required=False, allow_blank=True, default="",
         help_text="deploy through a lock (needs the force permission and admin scope)")
 
+    # What the fields alone cannot say (ApiSchema._map_serializer adds it to the schema).
+    json_schema_extra = {"anyOf": [
+        {"required": ["commit"], "properties": {"commit": {"minLength": 7}}},
+        {"required": ["ref"], "properties": {"ref": {"minLength": 1}}},
+    ]}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["commit"] and not attrs["ref"]:
+            raise serializers.ValidationError(
+                {"commit": ["Give a commit SHA or a ref (branch or tag)."]})
+        return attrs
+
 
 class ReasonSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class RollbackSerializer(ReasonSerializer):
-    to_release = serializers.IntegerField(
+    to_release = StrictIntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=2**53,
-        help_text="the earlier succeeded release to go back to; default: the previous one")
+        help_text="the earlier succeeded release of this service to go back to (one that "
+        "is not: 422); default: the previous one")
 
 
 class LockSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    reason = serializers.CharField(max_length=2000)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    reason = StrictCharField(max_length=2000, pattern=NOT_BLANK,
+                             message="say why the service is locked")
+    expires_at = Rfc3339DateTimeField(required=False, allow_null=True, default=None,
+                                      help_text="when the lock lapses (not in the future: 422)")
 
 
 class EventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -124,3 +151,24 @@ class AuditEntrySerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         fields = ["id", "at", "actor", "via", "action", "service", "release_id", "reason",
                   "payload", "prev_hash", "hash"]
         read_only_fields = fields
+
+
+class ProblemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """RFC 9457 problem details: the body of every error answer (application/problem+json)."""
+
+    type = serializers.CharField(help_text="a URI naming the kind of problem, "
+                                 "urn:deploy-dashboard:problem:<code>")
+    title = serializers.CharField(help_text="the HTTP status phrase")
+    status = serializers.IntegerField(min_value=400, max_value=599)
+    detail = serializers.CharField(help_text="what went wrong, for people")
+    code = serializers.CharField(help_text="a stable machine-readable code, e.g. invalid, "
+                                 "not_found, locked, throttled")
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="field name -> messages, when the request had invalid fields")
+    owner = serializers.CharField(required=False, help_text="a lock's owner (code locked)")
+    reason = serializers.CharField(required=False, help_text="a lock's reason (code locked)")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True,
+                                           help_text="when a lock lapses (code locked)")
+    retry_after = serializers.IntegerField(required=False, min_value=1,
+                                           help_text="seconds to wait (code throttled)")

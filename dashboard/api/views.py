@@ -3,13 +3,13 @@ no deploy logic lives here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
@@ -20,8 +20,10 @@ from rest_framework.response import Response
 
 from dashboard import permissions, services, states
 from dashboard.api import serializers as s
-from dashboard.api.base import ApiView, GenericApiView
-from dashboard.api.idempotency import idempotent, principal_of
+from dashboard.api.base import MAX_ID, ApiView, GenericApiView
+from dashboard.api.errors import Unprocessable
+from dashboard.api.fields import NO_NUL, parse_rfc3339
+from dashboard.api.idempotency import KEY_PATTERN, idempotent, principal_of
 from dashboard.api.permissions import check_service, token_of
 from dashboard.api.queries import service_summaries, visible_services
 from dashboard.api.renderers import CSVRenderer
@@ -29,11 +31,24 @@ from dashboard.models import AuditEntry, Release, ReleaseEvent, Service
 
 EXPORT_LIMIT = 10_000
 
-PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="problem details")
-ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 422, 429), PROBLEM)
+# Error answers (application/problem+json) are added to every operation by ApiSchema.
 IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "pattern": KEY_PATTERN},
+    OpenApiParameter.HEADER, required=False,
     description="replays the first response for the same body; 422 for a different body")
+LOCATION = OpenApiParameter("Location", str, OpenApiParameter.HEADER, response=[202],
+                            description="the new release (GET it for its progress)")
+TEXT = {"type": "string", "pattern": NO_NUL.replace("\\Z", "$").replace("\\x00", "\\u0000")}
+STATE_LIST = "^({0})(,({0}))*$".format("|".join(states.ALL))
+
+
+def _query(request: Request, name: str) -> str | None:
+    """A query parameter, or None when absent. Present but empty is a value like any other
+    (the schema does not allow an empty date-time, number or enum member)."""
+    value = request.query_params.get(name)
+    if value is not None and "\x00" in value:
+        raise exceptions.ValidationError({name: ["NUL is not allowed."]})
+    return value
 
 
 class Cursor(CursorPagination):
@@ -42,6 +57,25 @@ class Cursor(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
 
+    def get_page_size(self, request: Request) -> int:
+        raw = _query(request, "limit")
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError({"limit": ["A whole number from 1 (at most 200 "
+                                                        "are returned)."]})
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        params: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for p in params:
+            if p["name"] == "limit":
+                p["schema"] = {"type": "integer", "minimum": 1}
+                p["description"] = "page size (default 50; more than 200 returns 200)"
+            if p["name"] == "cursor":
+                p["schema"] = TEXT
+        return params
+
 
 def _via(request: Request) -> str:
     token = token_of(request)
@@ -49,19 +83,15 @@ def _via(request: Request) -> str:
 
 
 def _since(request: Request) -> datetime | None:
-    raw = request.query_params.get("since")
-    if not raw:
+    raw = _query(request, "since")
+    if raw is None:
         return None
-    try:
-        value = parse_datetime(raw)
-        if value is not None:
-            # Normalise to UTC: databases accept narrower UTC offsets than ISO 8601 allows
-            # (PostgreSQL refuses "-23:20"), and a naive time is read as UTC.
-            value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        value = None
+    # Normalised to UTC: databases accept narrower UTC offsets than RFC 3339 allows
+    # (PostgreSQL refuses "-23:20").
+    value = parse_rfc3339(raw)
     if value is None:
-        raise exceptions.ValidationError({"since": ["Use an ISO 8601 date-time."]})
+        raise exceptions.ValidationError(
+            {"since": ["Use an RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z."]})
     return value
 
 
@@ -75,7 +105,7 @@ def _service(request: Request, name: str, field: str | None = None) -> Service:
         service = None
     if service is None:
         if field:
-            raise exceptions.ValidationError({field: [f"Unknown service '{name}'."]})
+            raise Unprocessable({field: [f"Unknown service '{name}'."]})
         raise exceptions.NotFound(f"No service '{name}'.")
     return service
 
@@ -93,13 +123,20 @@ def _accepted(release: Release, status: int = 202, user: Any = None) -> Response
 
 
 LIST_FILTERS = [
-    OpenApiParameter("service", str, description="service name"),
-    OpenApiParameter("state", str, description="comma-separated states",
-                     enum=None),
+    OpenApiParameter("service", TEXT, description="service name"),
+    OpenApiParameter("state", {"type": "string", "pattern": STATE_LIST},
+                     description=f"comma-separated states: {', '.join(states.ALL)}"),
     OpenApiParameter("via", str, enum=list(states.VIAS)),
-    OpenApiParameter("user", str, description="username of the requester"),
+    OpenApiParameter("user", TEXT, description="username of the requester"),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="created at or after"),
 ]
+
+
+def _enum(request: Request, name: str, allowed: tuple[str, ...] | list[str]) -> str | None:
+    value = _query(request, name)
+    if value is not None and value not in allowed:
+        raise exceptions.ValidationError({name: [f"One of {list(allowed)}."]})
+    return value
 
 
 class ReleaseList(GenericApiView):
@@ -109,46 +146,50 @@ class ReleaseList(GenericApiView):
 
     def get_queryset(self) -> QuerySet[Release]:
         qs = _visible_releases(self.request)
-        p = self.request.query_params
-        if p.get("service"):
-            qs = qs.filter(service__name=p["service"])
-        if p.get("state"):
-            wanted = [x for x in p["state"].split(",") if x]
+        request = self.request
+        if (service := _query(request, "service")) is not None:
+            qs = qs.filter(service__name=service)
+        if (state := _query(request, "state")) is not None:
+            wanted = state.split(",")
             unknown = sorted(set(wanted) - set(states.ALL))
             if unknown:
                 raise exceptions.ValidationError({"state": [f"Unknown state(s): {unknown}."]})
             qs = qs.filter(state__in=wanted)
-        if p.get("via"):
-            if p["via"] not in states.VIAS:
-                raise exceptions.ValidationError({"via": [f"One of {list(states.VIAS)}."]})
-            qs = qs.filter(via=p["via"])
-        if p.get("user"):
-            qs = qs.filter(requested_by__username=p["user"])
+        if (via := _enum(request, "via", states.VIAS)) is not None:
+            qs = qs.filter(via=via)
+        if (user := _query(request, "user")) is not None:
+            qs = qs.filter(requested_by__username=user)
         since = _since(self.request)
         if since is not None:
             qs = qs.filter(created_at__gte=since)
         return qs
 
-    @extend_schema(parameters=LIST_FILTERS, responses={200: s.ReleaseSerializer(many=True),
-                                                       **ERRORS})
+    @extend_schema(parameters=LIST_FILTERS, responses={200: s.ReleaseSerializer(many=True)})
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.ReleaseSerializer(page, many=True).data)
 
-    @extend_schema(request=s.ReleaseCreateSerializer, parameters=[IDEMPOTENCY],
-                   responses={202: s.ReleaseSerializer, **ERRORS})
+    @extend_schema(request=s.ReleaseCreateSerializer, parameters=[IDEMPOTENCY, LOCATION],
+                   responses={202: s.ReleaseSerializer})
     @idempotent
     def post(self, request: Request) -> Response:
         data = _validated(s.ReleaseCreateSerializer, request)
         service = _service(request, data["service"], field="service")
         check_service(request, service, "deploy")
         key = request.headers.get("Idempotency-Key", "").strip()
-        release = services.request_release(
-            service=service, commit=data["commit"], ref=data["ref"], actor=request.user,
-            via=_via(request), reason=data["reason"],
-            idempotency_key=f"{principal_of(request)}:{key}"[:200] if key else None,
-            force_reason=data["force_reason"] or None,
-        )
+        try:
+            release = services.request_release(
+                service=service, commit=data["commit"], ref=data["ref"], actor=request.user,
+                via=_via(request), reason=data["reason"],
+                idempotency_key=f"{principal_of(request)}:{key}"[:200] if key else None,
+                force_reason=data["force_reason"] or None,
+            )
+        except services.InvalidRequest as exc:
+            if exc.field not in ("commit", "ref"):
+                raise
+            # The request's shape was checked above: a ref that does not exist, or no git
+            # repository to look one up in.
+            raise Unprocessable({exc.field: [exc.message]}) from None
         return _accepted(release, user=request.user)
 
 
@@ -161,7 +202,7 @@ def _validated(serializer_class: type[serializers.Serializer], request: Request)
 
 
 class ReleaseDetail(ApiView):
-    @extend_schema(responses={200: s.ReleaseDetailSerializer, **ERRORS})
+    @extend_schema(responses={200: s.ReleaseDetailSerializer})
     def get(self, request: Request, pk: int) -> Response:
         events = Prefetch("events", queryset=ReleaseEvent.objects.order_by("seq"))
         release = get_object_or_404(_visible_releases(request).prefetch_related(events), pk=pk)
@@ -172,7 +213,7 @@ class ReleaseCancel(ApiView):
     required_scope = "deploy"
 
     @extend_schema(request=s.ReasonSerializer, parameters=[IDEMPOTENCY],
-                   responses={200: s.ReleaseSerializer, **ERRORS})
+                   responses={200: s.ReleaseSerializer})
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         data = _validated(s.ReasonSerializer, request)
@@ -189,8 +230,8 @@ class ReleaseRollback(ApiView):
 
     required_scope = "rollback"
 
-    @extend_schema(request=s.RollbackSerializer, parameters=[IDEMPOTENCY],
-                   responses={202: s.ReleaseSerializer, **ERRORS})
+    @extend_schema(request=s.RollbackSerializer, parameters=[IDEMPOTENCY, LOCATION],
+                   responses={202: s.ReleaseSerializer})
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         data = _validated(s.RollbackSerializer, request)
@@ -201,23 +242,29 @@ class ReleaseRollback(ApiView):
             target = Release.objects.filter(pk=data["to_release"],
                                             service=release.service).first()
             if target is None:
-                raise exceptions.ValidationError(
+                raise Unprocessable(
                     {"to_release": [f"No release {data['to_release']} of this service."]})
-        rollback = services.request_rollback(service=release.service, actor=request.user,
-                                             via=_via(request), reason=data["reason"],
-                                             to_release=target)
+        try:
+            rollback = services.request_rollback(service=release.service, actor=request.user,
+                                                 via=_via(request), reason=data["reason"],
+                                                 to_release=target)
+        except services.InvalidRequest as exc:
+            if exc.field != "to_release":
+                raise
+            # Nothing (else) succeeded to go back to: the request is fine, the history not.
+            raise Unprocessable({exc.field: [exc.message]}) from None
         return _accepted(rollback, user=request.user)
 
 
 class ServiceList(ApiView):
-    @extend_schema(responses={200: s.ServiceSummarySerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: s.ServiceSummarySerializer(many=True)})
     def get(self, request: Request) -> Response:
         rows = service_summaries(visible_services(request))
         return Response(s.ServiceSummarySerializer(rows, many=True).data)
 
 
 class ServiceDetail(ApiView):
-    @extend_schema(responses={200: s.ServiceSummarySerializer, **ERRORS})
+    @extend_schema(responses={200: s.ServiceSummarySerializer})
     def get(self, request: Request, name: str) -> Response:
         rows = service_summaries(visible_services(request).filter(name=name))
         if not rows:
@@ -246,7 +293,10 @@ class ServiceAction(ApiView):
         elif self.action == "resume":
             services.resume_service(**common, reason=data["reason"])
         elif self.action == "lock":
-            services.lock_service(**common, reason=data["reason"], expires_at=data["expires_at"])
+            expires_at = data["expires_at"]
+            if expires_at is not None and expires_at <= timezone.now():
+                raise Unprocessable({"expires_at": ["must be in the future"]})
+            services.lock_service(**common, reason=data["reason"], expires_at=expires_at)
         else:
             services.unlock_service(**common, reason=data["reason"])
         return _service_summary(request, service)
@@ -258,7 +308,7 @@ def _action_view(action: str, scope: str, serializer: Any) -> type[ServiceAction
 
     decorated = extend_schema(
         request=serializer, parameters=[IDEMPOTENCY],
-        responses={200: s.ServiceSummarySerializer, **ERRORS}, operation_id=f"services_{action}",
+        responses={200: s.ServiceSummarySerializer}, operation_id=f"services_{action}",
         description=f"{action.title()} the service (scope: {scope}).",
     )(post)
     return type(f"Service{action.title()}", (ServiceAction,), {
@@ -274,9 +324,10 @@ ServiceUnlock = _action_view("unlock", "lock", s.ReasonSerializer)
 
 
 AUDIT_FILTERS = [
-    OpenApiParameter("service", str), OpenApiParameter("action", str),
-    OpenApiParameter("actor", str), OpenApiParameter("via", str),
-    OpenApiParameter("release", int), OpenApiParameter("since", OpenApiTypes.DATETIME),
+    OpenApiParameter("service", TEXT), OpenApiParameter("action", TEXT),
+    OpenApiParameter("actor", TEXT), OpenApiParameter("via", TEXT),
+    OpenApiParameter("release", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
+    OpenApiParameter("since", OpenApiTypes.DATETIME),
 ]
 
 
@@ -288,15 +339,13 @@ def _audit(request: Request) -> QuerySet[AuditEntry]:
     if not sees_all:
         names = list(visible_services(request).values_list("name", flat=True))
         qs = qs.filter(service__in=names)
-    p = request.query_params
-    for param, lookup in (("service", "service"), ("action", "action"), ("actor", "actor"),
-                          ("via", "via")):
-        if p.get(param):
-            qs = qs.filter(**{lookup: p[param]})
-    if p.get("release"):
-        if not p["release"].isdigit() or int(p["release"]) > 2**62:
+    for param in ("service", "action", "actor", "via"):
+        if (value := _query(request, param)) is not None:
+            qs = qs.filter(**{param: value})
+    if (release := _query(request, "release")) is not None:
+        if not release.isascii() or not release.isdigit() or int(release) > MAX_ID:
             raise exceptions.ValidationError({"release": ["A release id."]})
-        qs = qs.filter(release_id=int(p["release"]))
+        qs = qs.filter(release_id=int(release))
     since = _since(request)
     if since is not None:
         qs = qs.filter(at__gte=since)
@@ -307,8 +356,7 @@ class AuditList(GenericApiView):
     pagination_class = Cursor
     serializer_class = s.AuditEntrySerializer
 
-    @extend_schema(parameters=AUDIT_FILTERS,
-                   responses={200: s.AuditEntrySerializer(many=True), **ERRORS})
+    @extend_schema(parameters=AUDIT_FILTERS, responses={200: s.AuditEntrySerializer(many=True)})
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(_audit(request))
         return self.get_paginated_response(s.AuditEntrySerializer(page, many=True).data)
@@ -319,10 +367,23 @@ class AuditExport(ApiView):
     oldest first, at most 10 000 entries."""
 
     renderer_classes = [JSONRenderer, CSVRenderer]
+    csv_fields = s.AuditEntrySerializer.Meta.fields
 
-    @extend_schema(parameters=[*AUDIT_FILTERS, OpenApiParameter("format", str,
-                                                                  enum=["json", "csv"])],
-                   responses={200: s.AuditEntrySerializer(many=True), **ERRORS})
+    @extend_schema(
+        parameters=[
+            *AUDIT_FILTERS,
+            OpenApiParameter("format", str, enum=["json", "csv"],
+                             description="instead of an Accept header: json (default) or csv"),
+            OpenApiParameter("Content-Disposition", str, OpenApiParameter.HEADER, response=[200],
+                             description='attachment; filename="audit.json" (or audit.csv)'),
+        ],
+        responses={
+            (200, "application/json"): s.AuditEntrySerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                {"type": "string"},
+                description="a header row, then one row per entry (payload as JSON)"),
+        },
+    )
     def get(self, request: Request) -> Response:
         rows = s.AuditEntrySerializer(_audit(request).order_by("id")[:EXPORT_LIMIT],
                                       many=True).data

@@ -58,7 +58,7 @@ def test_it_lets_the_admin_scope_do_everything(service, api_for):
 def test_it_limits_a_token_to_its_services(service, other_service, api_for):
     api = api_for("read,deploy", services=["billing"])
     r = api.post(URL, {"service": "license-api", "commit": SHA})
-    assert r.status_code == 400 and "service" in r.json()["errors"]
+    assert r.status_code == 422 and "service" in r.json()["errors"]  # as if it did not exist
     assert api.post(URL, {"service": "billing", "commit": SHA}).status_code == 202
     listed = api.get(URL).json()["results"]
     assert {x["service"] for x in listed} == {"billing"}
@@ -75,12 +75,15 @@ def test_it_answers_403_when_the_user_lacks_the_permission(service, token_for, d
 
 @pytest.mark.parametrize("body,field", [
     ({"service": "license-api", "commit": "not-a-sha"}, "commit"),
-    ({"service": "nope", "commit": SHA}, "service"),
+    ({"service": "license-api", "commit": " " + SHA}, "commit"),
+    ({"service": "license-api", "commit": 1234567}, "commit"),
+    ({"service": "license-api", "commit": SHA + "\n"}, "commit"),
+    ({"service": "no such", "commit": SHA}, "service"),
     ({"commit": SHA}, "service"),
     ({"service": "license-api", "commit": SHA, "ref": "-bad..ref"}, "ref"),
     ({"service": ["x"], "commit": SHA}, "service"),
     ({"service": "license-api"}, "commit"),
-    ({"service": "license-api", "ref": "main"}, "commit"),  # no git_repo to look it up in
+    ({"service": "license-api", "commit": SHA, "reason": "nul\x00"}, "reason"),
 ])
 def test_it_answers_400_naming_the_field(service, api_for, body, field):
     r = api_for("deploy").post(URL, body)
@@ -89,6 +92,19 @@ def test_it_answers_400_naming_the_field(service, api_for, body, field):
     problem = r.json()
     assert problem["status"] == 400 and problem["title"] == "Bad Request"
     assert field in problem["errors"] and problem["type"].startswith("urn:")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"service": "nope", "commit": SHA}, "service"),
+    ({"service": "license-api", "ref": "main"}, "commit"),  # no git_repo to look it up in
+])
+def test_it_answers_422_naming_the_field_for_what_is_well_formed_but_unusable(
+        service, api_for, body, field):
+    # The schema allows these requests (it cannot know which names exist): 422, not 400.
+    r = api_for("deploy").post(URL, body)
+    assert r.status_code == 422, r.content
+    problem = r.json()
+    assert problem["code"] == "unprocessable" and field in problem["errors"]
 
 
 def test_it_deploys_a_branch_as_the_commit_it_points_at(service, api_for, tmp_path):
@@ -100,7 +116,7 @@ def test_it_deploys_a_branch_as_the_commit_it_points_at(service, api_for, tmp_pa
     assert r.status_code == 202, r.content
     assert r.json()["commit"] == shas["v2"] and r.json()["ref"] == "v2"
     missing = api.post(URL, {"service": "license-api", "ref": "no-such-branch"})
-    assert missing.status_code == 400 and "ref" in missing.json()["errors"]
+    assert missing.status_code == 422 and "ref" in missing.json()["errors"]
     assert "no-such-branch" in missing.json()["detail"]
 
 
@@ -199,7 +215,8 @@ def test_it_rolls_back_to_the_previous_or_a_named_release(service, api_for):
     assert r.status_code == 202, r.content
     assert Release.objects.get(pk=r.json()["id"]).rollback_of_id == first.pk
     bad = api.post(f"{URL}{third.pk}/rollback/", {"to_release": 987654})
-    assert bad.status_code == 400 and "to_release" in bad.json()["errors"]
+    assert bad.status_code == 422 and "to_release" in bad.json()["errors"]
+    assert api.post(f"{URL}{third.pk}/rollback/", {"to_release": "1"}).status_code == 400
 
 
 def test_it_answers_503_with_retry_after_when_the_database_is_busy(service, api_for):

@@ -78,8 +78,12 @@ def test_it_validates_lock_input(service, api_for):
     r = api.post(f"{URL}license-api/lock/", {})
     assert r.status_code == 400 and "reason" in r.json()["errors"]
     past = (timezone.now() - timedelta(hours=1)).isoformat()
-    r = api.post(f"{URL}license-api/lock/", {"reason": "x", "expires_at": past})
+    r = api.post(f"{URL}license-api/lock/", {"reason": "   "})
+    assert r.status_code == 400 and "reason" in r.json()["errors"]
+    r = api.post(f"{URL}license-api/lock/", {"reason": "x", "expires_at": "tomorrow"})
     assert r.status_code == 400 and "expires_at" in r.json()["errors"]
+    r = api.post(f"{URL}license-api/lock/", {"reason": "x", "expires_at": past})
+    assert r.status_code == 422 and "expires_at" in r.json()["errors"]
     assert api.post(f"{URL}nope/lock/", {"reason": "x"}).status_code == 404
 
 
