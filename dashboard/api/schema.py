@@ -106,7 +106,7 @@ class ApiSchema(AutoSchema):
         for status, links in LINKS.get(self.get_operation_id(), {}).items():
             if status in responses:
                 responses[status]["links"] = links
-        return responses
+        return dict(sorted(responses.items()))
 
     def _map_serializer(self, serializer: Any, direction: Any,
                         bypass_extensions: bool = False) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
@@ -19,10 +18,9 @@ from licenseapi import certificates, conf, ratelimit, services
 from licenseapi.api import errors
 from licenseapi.api import serializers as s
 from licenseapi.api.auth import IsLicenseStaff, StaffTokenAuthentication
+from licenseapi.api.schema import LicenseApiSchema
 from licenseapi.keys import MalformedKey, parse_license_key, rate_limit_id
 from licenseapi.models import License
-
-ERRORS = {code: OpenApiResponse(s.ErrorResponse) for code in (400, 413, 415, 429)}
 
 
 def client_ip(request: Request) -> str:
@@ -42,6 +40,7 @@ class LicenseApiView(APIView):
     renderer_classes = [JSONRenderer]
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = [AllowAny]
+    schema = LicenseApiSchema()  # every status documented, errors as ErrorResponse
 
     def get_exception_handler(self) -> Any:
         return errors.handle

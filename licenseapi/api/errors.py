@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -18,6 +19,14 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "request body too large"
     default_code = "payload_too_large"
+
+
+class Unprocessable(exceptions.ValidationError):
+    """422: the schema allows the request, but it names something that does not exist or a
+    time already past (400 stays for malformed requests)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "unprocessable"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -54,6 +63,11 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
         if isinstance(exc, services.SeatsExhausted):
             body.update(seats=exc.seats, seats_used=exc.used)
         return Response(body, status=_SERVICE_STATUS.get(type(exc), 400))
+    # Django's own 404/403 (get_object_or_404) in the same shape as everything else.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -61,6 +75,8 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         unknown = sorted(k for k, v in fields.items() if v == ["Unknown field."])
         code = "unknown_fields" if unknown else "invalid_request"
+        if isinstance(exc, Unprocessable):
+            code = "unprocessable"
         response.data = error_body(code, _flatten(fields), fields=fields)
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()

@@ -4,16 +4,28 @@ client (`fingerprnt`) must fail loudly, not silently activate without a fingerpr
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
-from django.utils import timezone
+from django.core.validators import RegexValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from licenseapi.keys import MAX_KEY_LENGTH, MalformedKey, parse_license_key
-from licenseapi.models import License, LicenseChange, Product
+from licenseapi.models import License, LicenseChange
 
 MAX_METADATA_BYTES = 4096
+# What the published schema says, and exactly what is accepted. Patterns end in \Z (Python's
+# "$" also matches before a final newline); drf-spectacular publishes \Z as "$".
+NO_NUL = r"^[^\x00]*\Z"
+SLUG = r"^[-a-zA-Z0-9_]+\Z"
+# Keys get typed: case and surrounding whitespace are forgiven (keys.parse_license_key).
+LICENSE_KEY = (r"^\s*[Ll][Ii][Cc]-[A-Za-z2-7]{8}-[A-Za-z2-7]{8}(?:-[A-Za-z2-7]{8}){3}\s*\Z")
+FINGERPRINT = r"^[\x21-\x7e]+\Z"
+RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+                     r"([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -25,9 +37,57 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class KeyField(serializers.CharField):
+class StrictCharField(serializers.CharField):
+    """A JSON string (no coercion: a number where a fingerprint belongs is a client bug worth
+    reporting), checked untrimmed against the pattern the schema publishes."""
+
+    def __init__(self, *, pattern: str = NO_NUL, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(pattern, f"must match {pattern}"))
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: not "5", not 5.0, not true."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class Rfc3339DateTimeField(serializers.DateTimeField):
+    """An RFC 3339 date-time with its offset (the schema's `date-time`), in UTC. Instants
+    Python cannot hold in UTC are clamped to the first/last it can."""
+
+    default_error_messages = {"invalid": "Use an RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z."}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        m = RFC3339.match(value) if isinstance(value, str) else None
+        if m is None:
+            self.fail("invalid")
+        second = min(int(m[6]), 59)  # a leap second
+        offset = "+00:00" if m[8] in "Zz" else m[8]
+        try:
+            local = datetime.fromisoformat(
+                f"{m[1]}-{m[2]}-{m[3]}T{m[4]}:{m[5]}:{second:02d}{(m[7] or '')[:7]}{offset}")
+        except ValueError:
+            self.fail("invalid")
+        try:
+            return local.astimezone(UTC)
+        except OverflowError:
+            return (datetime.min if local.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+class KeyField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=MAX_KEY_LENGTH, trim_whitespace=True, **kwargs)
+        super().__init__(max_length=MAX_KEY_LENGTH, pattern=LICENSE_KEY, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -39,28 +99,20 @@ class KeyField(serializers.CharField):
 
 
 class KeyRequest(StrictSerializer):
-    key = KeyField(help_text="The license key, LIC-XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX.")
-
-
-class StringRegexField(serializers.RegexField):
-    """No coercion: a number where a fingerprint belongs is a client bug worth reporting."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return str(super().to_internal_value(data))
+    key = KeyField(help_text="The license key, LIC-XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX "
+                   "(case and surrounding spaces are forgiven).")
 
 
 class MachineRequest(KeyRequest):
-    fingerprint = StringRegexField(
-        r"^[\x21-\x7e]+$",
+    fingerprint = StrictCharField(
+        pattern=FINGERPRINT,
         max_length=128,
         help_text="Stable machine id (printable ASCII, no spaces).",
     )
 
 
 class ActivateRequest(MachineRequest):
-    hostname = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    hostname = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
 
 
 class ValidateResponse(serializers.Serializer):
@@ -87,26 +139,34 @@ class ActivationResponse(serializers.Serializer):
     heartbeat_ttl_seconds = serializers.IntegerField()
 
 
+class DeactivateResponse(serializers.Serializer):
+    deactivated = serializers.BooleanField()
+    fingerprint = serializers.CharField()
+
+
 class ErrorResponse(serializers.Serializer):
-    error = serializers.CharField()
-    detail = serializers.CharField()
-    fields = serializers.DictField(required=False)  # type: ignore[assignment]
+    """Every error answer of the license API (application/json)."""
+
+    error = serializers.CharField(help_text="a stable code, e.g. invalid_request, "
+                                  "license_not_found, seats_exhausted, rate_limited")
+    detail = serializers.CharField(help_text="what went wrong, for people")
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="field name -> messages, for invalid requests")
+    seats = serializers.IntegerField(required=False, help_text="seats_exhausted: the seats")
+    seats_used = serializers.IntegerField(required=False, help_text="seats_exhausted: in use")
+    retry_after = serializers.IntegerField(required=False, help_text="rate limited: seconds")
 
 
 class LicenseCreateRequest(StrictSerializer):
-    product = serializers.SlugRelatedField(slug_field="slug", queryset=Product.objects.all())
-    customer_name = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
+    product = StrictCharField(pattern=SLUG, max_length=64,
+                              help_text="a product's slug (an unknown one: 422)")
+    customer_name = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
-    seats = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    seats = StrictIntegerField(min_value=1, max_value=1_000_000, required=False)
+    expires_at = Rfc3339DateTimeField(required=False, allow_null=True,
+                                      help_text="when it lapses (not in the future: 422)")
     metadata = serializers.DictField(required=False, default=dict)
-
-    def validate_expires_at(self, value: datetime | None) -> datetime | None:
-        if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("must be in the future")
-        return value
 
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value)) > MAX_METADATA_BYTES:
@@ -115,7 +175,7 @@ class LicenseCreateRequest(StrictSerializer):
 
 
 class StatusChangeRequest(StrictSerializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class LicenseChangeSerializer(serializers.ModelSerializer):
@@ -152,6 +212,13 @@ class LicenseSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class LicensePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = LicenseSerializer(many=True)
 
 
 class LicenseCreatedSerializer(LicenseSerializer):

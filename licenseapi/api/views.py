@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from licenseapi import certificates, conf, services
 from licenseapi.api import errors
 from licenseapi.api import serializers as s
-from licenseapi.api.base import ERRORS, LicenseApiView, certificate_for, key_only, validated
+from licenseapi.api.base import LicenseApiView, certificate_for, key_only, validated
 
 
 def _activation_body(result: services.ActivationResult) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def _activation_body(result: services.ActivationResult) -> dict[str, Any]:
 
 class ValidateView(LicenseApiView):
     @extend_schema(
-        request=s.KeyRequest, responses={200: s.ValidateResponse, 404: s.ErrorResponse, **ERRORS}
+        request=s.KeyRequest, responses={200: s.ValidateResponse, 404: s.ErrorResponse}
     )
     def post(self, request: Request) -> Response:
         """Is this key usable now? 200 with `valid` false for suspended, revoked or expired."""
@@ -62,7 +62,6 @@ class ActivateView(LicenseApiView):
             403: s.ErrorResponse,
             404: s.ErrorResponse,
             409: s.ErrorResponse,
-            **ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -84,7 +83,6 @@ class HeartbeatView(LicenseApiView):
             403: s.ErrorResponse,
             404: s.ErrorResponse,
             409: s.ErrorResponse,
-            **ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -99,7 +97,7 @@ class HeartbeatView(LicenseApiView):
 class DeactivateView(LicenseApiView):
     @extend_schema(
         request=s.MachineRequest,
-        responses={200: OpenApiResponse(description="Deactivated"), 404: s.ErrorResponse, **ERRORS},
+        responses={200: s.DeactivateResponse, 404: s.ErrorResponse},
     )
     def post(self, request: Request) -> Response:
         """Free this machine's seat."""
@@ -117,7 +115,6 @@ class CertificateView(LicenseApiView):
             403: s.ErrorResponse,
             404: s.ErrorResponse,
             503: s.ErrorResponse,
-            **ERRORS,
         },
     )
     def post(self, request: Request) -> Response:

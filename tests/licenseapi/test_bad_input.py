@@ -77,8 +77,30 @@ def test_it_answers_json_for_unknown_endpoints_and_methods(api):
 def test_it_rejects_bad_staff_input_without_writing(staff_api, product):
     status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", "seats": 0})
     assert status == 400 and "seats" in body["fields"]
+    # Well-formed but unusable (the schema allows it): 422 naming the field.
     status, body, _ = staff_api.post(f"{BASE}/", {"product": "no-such-product"})
-    assert status == 400 and "product" in body["fields"]
-    status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", "expires_at": "tomorrow"})
-    assert status == 400 and "expires_at" in body["fields"]
+    assert status == 422 and body["error"] == "unprocessable" and "product" in body["fields"]
+    for expires_at in ("tomorrow", "2030-01-01", "2030-01-01T00:00:00"):  # RFC 3339 only
+        status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", "expires_at": expires_at})
+        assert status == 400 and "expires_at" in body["fields"], expires_at
+    for field, value in (("seats", "3"), ("seats", 3.0), ("customer_name", 7), ("product", "acme ide")):
+        status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", field: value})
+        assert status == 400 and field in body["fields"], (field, value)
     assert not License.objects.exists()
+
+
+def test_it_answers_404_for_an_unknown_license_in_its_error_shape(staff_api):
+    status, body, _ = staff_api.get(f"{BASE}/00000000-0000-0000-0000-000000000000/")
+    assert status == 404 and body["error"] == "not_found" and body["detail"]
+
+
+def test_it_refuses_a_status_change_body_that_is_not_an_object(staff_api, issued):
+    for body in ([], 0, "x"):
+        status, answer, _ = staff_api.post(f"{BASE}/{issued.license.id}/suspend/", body)
+        assert status == 400 and answer["error"] == "invalid_request", body
+
+
+def test_it_refuses_list_filters_the_schema_does_not_allow(staff_api):
+    for params in ("status=gone", "status=", "limit=0", "limit=x", "offset=-1"):
+        status, body, _ = staff_api.get(f"{BASE}/?{params}")
+        assert status == 400 and body["fields"], params

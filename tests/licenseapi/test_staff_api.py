@@ -103,7 +103,7 @@ def test_it_publishes_an_openapi_schema(api):
 
 def test_it_refuses_an_expiry_in_the_past(staff_api, product):
     status, body, _ = staff_api.post(f"{BASE}/", {"product": "acme-ide", "expires_at": "2001-01-01T00:00:00Z"})
-    assert status == 400 and "expires_at" in body["fields"]
+    assert status == 422 and "expires_at" in body["fields"]
     assert not License.objects.exists()
 
 
