@@ -3,17 +3,14 @@ no deploy logic lives here."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,8 +19,23 @@ from dashboard import permissions, services, states
 from dashboard.api import serializers as s
 from dashboard.api.base import MAX_ID, ApiView, GenericApiView
 from dashboard.api.errors import Unprocessable
-from dashboard.api.fields import NO_NUL, parse_rfc3339
-from dashboard.api.idempotency import KEY_PATTERN, idempotent, principal_of
+from dashboard.api.idempotency import idempotent, principal_of
+from dashboard.api.params import (
+    AUDIT_FILTERS,
+    DEPLOY_EXAMPLE,
+    EXPORT,
+    IDEMPOTENCY,
+    LIST_FILTERS,
+    LOCATION,
+    LOCK_EXAMPLE,
+    REASON_EXAMPLE,
+    RELEASE_ID,
+    SERVICE,
+    Cursor,
+    enum,
+    query,
+    since,
+)
 from dashboard.api.permissions import check_service, token_of
 from dashboard.api.queries import service_summaries, visible_services
 from dashboard.api.renderers import CSVRenderer
@@ -31,68 +43,9 @@ from dashboard.models import AuditEntry, Release, ReleaseEvent, Service
 
 EXPORT_LIMIT = 10_000
 
-# Error answers (application/problem+json) are added to every operation by ApiSchema.
-IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key", {"type": "string", "pattern": KEY_PATTERN},
-    OpenApiParameter.HEADER, required=False,
-    description="replays the first response for the same body; 422 for a different body")
-LOCATION = OpenApiParameter("Location", str, OpenApiParameter.HEADER, response=[202],
-                            description="the new release (GET it for its progress)")
-TEXT = {"type": "string", "pattern": NO_NUL.replace("\\Z", "$").replace("\\x00", "\\u0000")}
-STATE_LIST = "^({0})(,({0}))*$".format("|".join(states.ALL))
-
-
-def _query(request: Request, name: str) -> str | None:
-    """A query parameter, or None when absent. Present but empty is a value like any other
-    (the schema does not allow an empty date-time, number or enum member)."""
-    value = request.query_params.get(name)
-    if value is not None and "\x00" in value:
-        raise exceptions.ValidationError({name: ["NUL is not allowed."]})
-    return value
-
-
-class Cursor(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
-
-    def get_page_size(self, request: Request) -> int:
-        raw = _query(request, "limit")
-        if raw is None:
-            return self.page_size
-        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-            raise exceptions.ValidationError({"limit": ["A whole number from 1 (at most 200 "
-                                                        "are returned)."]})
-        return min(int(raw), self.max_page_size)
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        params: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
-        for p in params:
-            if p["name"] == "limit":
-                p["schema"] = {"type": "integer", "minimum": 1}
-                p["description"] = "page size (default 50; more than 200 returns 200)"
-            if p["name"] == "cursor":
-                p["schema"] = TEXT
-        return params
-
-
 def _via(request: Request) -> str:
     token = token_of(request)
     return token.via if token is not None else "api"
-
-
-def _since(request: Request) -> datetime | None:
-    raw = _query(request, "since")
-    if raw is None:
-        return None
-    # Normalised to UTC: databases accept narrower UTC offsets than RFC 3339 allows
-    # (PostgreSQL refuses "-23:20").
-    value = parse_rfc3339(raw)
-    if value is None:
-        raise exceptions.ValidationError(
-            {"since": ["Use an RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z."]})
-    return value
 
 
 def _service(request: Request, name: str, field: str | None = None) -> Service:
@@ -122,23 +75,6 @@ def _accepted(release: Release, status: int = 202, user: Any = None) -> Response
     return Response(body, status=status, headers={"Location": location})
 
 
-LIST_FILTERS = [
-    OpenApiParameter("service", TEXT, description="service name"),
-    OpenApiParameter("state", {"type": "string", "pattern": STATE_LIST},
-                     description=f"comma-separated states: {', '.join(states.ALL)}"),
-    OpenApiParameter("via", str, enum=list(states.VIAS)),
-    OpenApiParameter("user", TEXT, description="username of the requester"),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="created at or after"),
-]
-
-
-def _enum(request: Request, name: str, allowed: tuple[str, ...] | list[str]) -> str | None:
-    value = _query(request, name)
-    if value is not None and value not in allowed:
-        raise exceptions.ValidationError({name: [f"One of {list(allowed)}."]})
-    return value
-
-
 class ReleaseList(GenericApiView):
     scope_map = {"GET": "read", "POST": "deploy"}
     pagination_class = Cursor
@@ -147,21 +83,20 @@ class ReleaseList(GenericApiView):
     def get_queryset(self) -> QuerySet[Release]:
         qs = _visible_releases(self.request)
         request = self.request
-        if (service := _query(request, "service")) is not None:
+        if (service := query(request, "service")) is not None:
             qs = qs.filter(service__name=service)
-        if (state := _query(request, "state")) is not None:
+        if (state := query(request, "state")) is not None:
             wanted = state.split(",")
             unknown = sorted(set(wanted) - set(states.ALL))
             if unknown:
                 raise exceptions.ValidationError({"state": [f"Unknown state(s): {unknown}."]})
             qs = qs.filter(state__in=wanted)
-        if (via := _enum(request, "via", states.VIAS)) is not None:
+        if (via := enum(request, "via", states.VIAS)) is not None:
             qs = qs.filter(via=via)
-        if (user := _query(request, "user")) is not None:
+        if (user := query(request, "user")) is not None:
             qs = qs.filter(requested_by__username=user)
-        since = _since(self.request)
-        if since is not None:
-            qs = qs.filter(created_at__gte=since)
+        if (after := since(request)) is not None:
+            qs = qs.filter(created_at__gte=after)
         return qs
 
     @extend_schema(parameters=LIST_FILTERS, responses={200: s.ReleaseSerializer(many=True)})
@@ -170,7 +105,7 @@ class ReleaseList(GenericApiView):
         return self.get_paginated_response(s.ReleaseSerializer(page, many=True).data)
 
     @extend_schema(request=s.ReleaseCreateSerializer, parameters=[IDEMPOTENCY, LOCATION],
-                   responses={202: s.ReleaseSerializer})
+                   responses={202: s.ReleaseSerializer}, examples=[DEPLOY_EXAMPLE])
     @idempotent
     def post(self, request: Request) -> Response:
         data = _validated(s.ReleaseCreateSerializer, request)
@@ -202,7 +137,7 @@ def _validated(serializer_class: type[serializers.Serializer], request: Request)
 
 
 class ReleaseDetail(ApiView):
-    @extend_schema(responses={200: s.ReleaseDetailSerializer})
+    @extend_schema(parameters=[RELEASE_ID], responses={200: s.ReleaseDetailSerializer})
     def get(self, request: Request, pk: int) -> Response:
         events = Prefetch("events", queryset=ReleaseEvent.objects.order_by("seq"))
         release = get_object_or_404(_visible_releases(request).prefetch_related(events), pk=pk)
@@ -212,8 +147,8 @@ class ReleaseDetail(ApiView):
 class ReleaseCancel(ApiView):
     required_scope = "deploy"
 
-    @extend_schema(request=s.ReasonSerializer, parameters=[IDEMPOTENCY],
-                   responses={200: s.ReleaseSerializer})
+    @extend_schema(request=s.ReasonSerializer, parameters=[RELEASE_ID, IDEMPOTENCY],
+                   responses={200: s.ReleaseSerializer}, examples=[REASON_EXAMPLE])
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         data = _validated(s.ReasonSerializer, request)
@@ -230,8 +165,8 @@ class ReleaseRollback(ApiView):
 
     required_scope = "rollback"
 
-    @extend_schema(request=s.RollbackSerializer, parameters=[IDEMPOTENCY, LOCATION],
-                   responses={202: s.ReleaseSerializer})
+    @extend_schema(request=s.RollbackSerializer, parameters=[RELEASE_ID, IDEMPOTENCY, LOCATION],
+                   responses={202: s.ReleaseSerializer}, examples=[REASON_EXAMPLE])
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         data = _validated(s.RollbackSerializer, request)
@@ -264,7 +199,7 @@ class ServiceList(ApiView):
 
 
 class ServiceDetail(ApiView):
-    @extend_schema(responses={200: s.ServiceSummarySerializer})
+    @extend_schema(parameters=[SERVICE], responses={200: s.ServiceSummarySerializer})
     def get(self, request: Request, name: str) -> Response:
         rows = service_summaries(visible_services(request).filter(name=name))
         if not rows:
@@ -307,7 +242,8 @@ def _action_view(action: str, scope: str, serializer: Any) -> type[ServiceAction
         return ServiceAction.post(self, request, name)
 
     decorated = extend_schema(
-        request=serializer, parameters=[IDEMPOTENCY],
+        request=serializer, parameters=[SERVICE, IDEMPOTENCY],
+        examples=[LOCK_EXAMPLE if action == "lock" else REASON_EXAMPLE],
         responses={200: s.ServiceSummarySerializer}, operation_id=f"services_{action}",
         description=f"{action.title()} the service (scope: {scope}).",
     )(post)
@@ -323,14 +259,6 @@ ServiceLock = _action_view("lock", "lock", s.LockSerializer)
 ServiceUnlock = _action_view("unlock", "lock", s.ReasonSerializer)
 
 
-AUDIT_FILTERS = [
-    OpenApiParameter("service", TEXT), OpenApiParameter("action", TEXT),
-    OpenApiParameter("actor", TEXT), OpenApiParameter("via", TEXT),
-    OpenApiParameter("release", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
-    OpenApiParameter("since", OpenApiTypes.DATETIME),
-]
-
-
 def _audit(request: Request) -> QuerySet[AuditEntry]:
     qs = AuditEntry.objects.all()
     token = token_of(request)
@@ -340,15 +268,14 @@ def _audit(request: Request) -> QuerySet[AuditEntry]:
         names = list(visible_services(request).values_list("name", flat=True))
         qs = qs.filter(service__in=names)
     for param in ("service", "action", "actor", "via"):
-        if (value := _query(request, param)) is not None:
+        if (value := query(request, param)) is not None:
             qs = qs.filter(**{param: value})
-    if (release := _query(request, "release")) is not None:
+    if (release := query(request, "release")) is not None:
         if not release.isascii() or not release.isdigit() or int(release) > MAX_ID:
             raise exceptions.ValidationError({"release": ["A release id."]})
         qs = qs.filter(release_id=int(release))
-    since = _since(request)
-    if since is not None:
-        qs = qs.filter(at__gte=since)
+    if (after := since(request)) is not None:
+        qs = qs.filter(at__gte=after)
     return qs
 
 
@@ -370,13 +297,7 @@ class AuditExport(ApiView):
     csv_fields = s.AuditEntrySerializer.Meta.fields
 
     @extend_schema(
-        parameters=[
-            *AUDIT_FILTERS,
-            OpenApiParameter("format", str, enum=["json", "csv"],
-                             description="instead of an Accept header: json (default) or csv"),
-            OpenApiParameter("Content-Disposition", str, OpenApiParameter.HEADER, response=[200],
-                             description='attachment; filename="audit.json" (or audit.csv)'),
-        ],
+        parameters=EXPORT,
         responses={
             (200, "application/json"): s.AuditEntrySerializer(many=True),
             (200, "text/csv"): OpenApiResponse(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -87,7 +87,10 @@ class LicenseListCreateView(StaffView):
         rows = page.paginate_queryset(qs, request, view=self)
         return page.get_paginated_response(s.LicenseSerializer(rows, many=True).data)
 
-    @extend_schema(request=s.LicenseCreateRequest, responses={201: s.LicenseCreatedSerializer})
+    @extend_schema(request=s.LicenseCreateRequest, responses={201: s.LicenseCreatedSerializer},
+                   examples=[OpenApiExample("a three-seat license", request_only=True, value={
+                       "product": "acme-ide", "customer_name": "Ada Lovelace", "seats": 3,
+                       "expires_at": None})])
     def post(self, request: Request) -> Response:
         """Issue a license. The response is the only place the full key ever appears."""
         data = validated(s.LicenseCreateRequest, request)
