@@ -27,7 +27,6 @@ WHY = {
 
 PREFIX = "/api/v1/licenses/"
 _LICENSE = {"license_id": "$response.body#/id"}
-_MACHINE = {"key": "$request.body#/key", "fingerprint": "$request.body#/fingerprint"}
 # Stateful links (OpenAPI `links`): what a client can do next with what an answer names.
 LINKS: dict[str, dict[str, dict[str, Any]]] = {
     "licenses_create": {"201": {
@@ -35,12 +34,6 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
         "GetCertificate": {"operationId": "licenses_certificate", "parameters": _LICENSE},
         **{f"{verb.title()}License": {"operationId": f"licenses_{verb}", "parameters": _LICENSE}
            for verb in ("suspend", "reinstate", "revoke")},
-        "ValidateKey": {"operationId": "licenses_validate",
-                        "requestBody": {"key": "$response.body#/key"}},
-        "ActivateKey": {"operationId": "licenses_activate",
-                        "requestBody": {"key": "$response.body#/key", "fingerprint": "m-1"}},
-        "CertificateForKey": {"operationId": "licenses_certificate_by_key",
-                              "requestBody": {"key": "$response.body#/key"}},
     }},
     **{f"licenses_{verb}": {"200": {
         "GetLicense": {"operationId": "licenses_retrieve", "parameters": _LICENSE},
@@ -48,10 +41,6 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
            for n in nexts},
     }} for verb, nexts in (("suspend", ("reinstate", "revoke")), ("reinstate", ("suspend",)),
                            ("revoke", ("reinstate",)))},
-    "licenses_activate": {code: {
-        "Heartbeat": {"operationId": "licenses_heartbeat", "requestBody": _MACHINE},
-        "Deactivate": {"operationId": "licenses_deactivate", "requestBody": _MACHINE},
-    } for code in ("200", "201")},
 }
 
 

@@ -158,6 +158,44 @@ class ErrorResponse(serializers.Serializer):
     retry_after = serializers.IntegerField(required=False, help_text="rate limited: seconds")
 
 
+METADATA_SCHEMA = {
+    "type": "object",
+    "maxProperties": 8,
+    "propertyNames": {"maxLength": 40, "pattern": "^[^\\u0000]*$"},
+    "additionalProperties": {"nullable": True, "anyOf": [
+        {"type": "string", "maxLength": 200, "pattern": "^[^\\u0000]*$"},
+        {"type": "number"}, {"type": "boolean"}]},
+    "description": "up to 8 keys (40 characters) with a string (200), number, boolean or "
+                   "null each, as Stripe keeps metadata; no NUL anywhere (PostgreSQL's jsonb "
+                   "cannot store it)",
+}
+
+
+@extend_schema_field(METADATA_SCHEMA)
+class MetadataField(serializers.DictField):
+    """A flat map of scalars: what the schema says, checked here (jsonb refuses NUL, and a
+    nested value would be unbounded)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = dict(super().to_internal_value(data))
+        if len(value) > 8:
+            raise serializers.ValidationError("at most 8 keys")
+        for key, item in value.items():
+            if len(key) > 40 or "\x00" in key:
+                raise serializers.ValidationError(f"key {key[:40]!r}: at most 40 characters, "
+                                                  "no NUL")
+            if isinstance(item, str):
+                if len(item) > 200 or "\x00" in item:
+                    raise serializers.ValidationError(
+                        f"{key}: a string of at most 200 characters, no NUL")
+            elif item is not None and not isinstance(item, int | float | bool):
+                raise serializers.ValidationError(
+                    f"{key}: a string, number, boolean or null (no nested values)")
+        if len(json.dumps(value, ensure_ascii=False)) > MAX_METADATA_BYTES:  # a backstop
+            raise serializers.ValidationError(f"metadata is larger than {MAX_METADATA_BYTES}")
+        return value
+
+
 class LicenseCreateRequest(StrictSerializer):
     product = StrictCharField(pattern=SLUG, max_length=64,
                               help_text="a product's slug (an unknown one: 422)")
@@ -166,12 +204,7 @@ class LicenseCreateRequest(StrictSerializer):
     seats = StrictIntegerField(min_value=1, max_value=1_000_000, required=False)
     expires_at = Rfc3339DateTimeField(required=False, allow_null=True,
                                       help_text="when it lapses (not in the future: 422)")
-    metadata = serializers.DictField(required=False, default=dict)
-
-    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(value)) > MAX_METADATA_BYTES:
-            raise serializers.ValidationError(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
-        return value
+    metadata = MetadataField(required=False, default=dict)
 
 
 class StatusChangeRequest(StrictSerializer):
