@@ -98,6 +98,16 @@ class ReleaseSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         return obj.state in states.TERMINAL
 
 
+class ReleaseAcceptedSerializer(ReleaseSerializer):
+    """What a 202 answers: the release, and where to follow it (also its Location)."""
+
+    status_url = serializers.CharField(read_only=True, help_text="GET it for the progress")
+
+    class Meta(ReleaseSerializer.Meta):
+        fields = [*ReleaseSerializer.Meta.fields, "status_url"]
+        read_only_fields = fields
+
+
 class ReleaseDetailSerializer(ReleaseSerializer):
     timeline = EventSerializer(source="events", many=True, read_only=True)
 

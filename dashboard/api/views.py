@@ -71,7 +71,7 @@ def _accepted(release: Release, status: int = 202, user: Any = None) -> Response
     if user is not None and release.requested_by_id == user.pk:
         release.requested_by = user  # spare the serializer a query
     location = reverse("dashboard_api:release-detail", args=[release.pk])
-    body = {**s.ReleaseSerializer(release).data, "status_url": location}
+    body = {**s.ReleaseSerializer(release).data, "status_url": location}  # ReleaseAccepted
     return Response(body, status=status, headers={"Location": location})
 
 
@@ -105,7 +105,7 @@ class ReleaseList(GenericApiView):
         return self.get_paginated_response(s.ReleaseSerializer(page, many=True).data)
 
     @extend_schema(request=s.ReleaseCreateSerializer, parameters=[IDEMPOTENCY, LOCATION],
-                   responses={202: s.ReleaseSerializer}, examples=[DEPLOY_EXAMPLE])
+                   responses={202: s.ReleaseAcceptedSerializer}, examples=[DEPLOY_EXAMPLE])
     @idempotent
     def post(self, request: Request) -> Response:
         data = _validated(s.ReleaseCreateSerializer, request)
@@ -166,7 +166,7 @@ class ReleaseRollback(ApiView):
     required_scope = "rollback"
 
     @extend_schema(request=s.RollbackSerializer, parameters=[RELEASE_ID, IDEMPOTENCY, LOCATION],
-                   responses={202: s.ReleaseSerializer}, examples=[REASON_EXAMPLE])
+                   responses={202: s.ReleaseAcceptedSerializer}, examples=[REASON_EXAMPLE])
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         data = _validated(s.RollbackSerializer, request)
