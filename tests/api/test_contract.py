@@ -18,7 +18,8 @@ from tests import contract
 from tests.api.conftest import make_user
 from tests.plugins.worker import worker_env
 
-pytestmark = pytest.mark.contract
+# In make test (every test); slow keeps them out of make test-embedded's short second pass.
+pytestmark = [pytest.mark.contract, pytest.mark.slow]
 
 # Examples per operation and phase, and phases, per token. The admin token reaches every
 # operation's logic: every phase, including coverage (boundary values of every parameter,

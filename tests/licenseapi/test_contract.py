@@ -19,7 +19,8 @@ from licenseapi.models import Product
 from tests import contract
 from tests.plugins.worker import worker_env
 
-pytestmark = pytest.mark.contract
+# In make test (every test); slow keeps them out of make test-embedded's short second pass.
+pytestmark = [pytest.mark.contract, pytest.mark.slow]
 
 # Examples per operation and phase. The coverage phase (boundary values of every parameter)
 # runs with the staff token, which reaches every operation.
