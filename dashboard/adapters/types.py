@@ -11,6 +11,18 @@ BUILD_ONGOING = frozenset({"STATUS_UNKNOWN", "PENDING", "QUEUED", "WORKING"})
 BUILD_TERMINAL = frozenset(
     {"SUCCESS", "FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED"}
 )
+# What people read instead of the enum names (timeline, release page, live updates).
+BUILD_STATUS_WORDS = {
+    "STATUS_UNKNOWN": "not started", "PENDING": "pending", "QUEUED": "queued",
+    "WORKING": "running", "SUCCESS": "succeeded", "FAILURE": "failed",
+    "INTERNAL_ERROR": "failed (Cloud Build internal error)", "TIMEOUT": "timed out",
+    "CANCELLED": "cancelled", "EXPIRED": "expired",
+}
+
+
+def status_words(status: str) -> str:
+    """A Cloud Build status as words ("WORKING" -> "running"); unknown names lower-cased."""
+    return BUILD_STATUS_WORDS.get(status, status.replace("_", " ").lower())
 
 
 @dataclass(frozen=True)

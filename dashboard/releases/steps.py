@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
 from dashboard import rollout, states
 from dashboard.adapters import clients
 from dashboard.adapters.errors import AdapterError
-from dashboard.adapters.types import BuildInfo, image_ref
+from dashboard.adapters.types import BuildInfo, image_ref, status_words
 from dashboard.models import Release
-from dashboard.releases import lifecycle
+from dashboard.releases import lifecycle, observe
 from dashboard.releases.failing import fail
 from dashboard.rollout import CHANGE_CAUSE, container_image
 
@@ -109,8 +110,9 @@ def _tail_log(release: Release, info: BuildInfo) -> None:
 
 
 def _report_steps(release: Release, info: BuildInfo) -> None:
-    steps = [{"id": s.id, "name": s.name, "status": s.status, "seconds": s.seconds}
-             for s in info.steps]
+    steps = [{"id": s.id, "name": s.name, "status": s.status, "label": status_words(s.status),
+              "seconds": s.seconds,
+              "started": s.started.isoformat() if s.started else None} for s in info.steps]
     if steps == release.build_steps:
         return
     before = {s.get("id") or s.get("name"): s.get("status") for s in release.build_steps}
@@ -118,7 +120,7 @@ def _report_steps(release: Release, info: BuildInfo) -> None:
         if before.get(s["id"] or s["name"]) != s["status"]:
             took = f" in {s['seconds']:.1f} s" if s["seconds"] is not None else ""
             lifecycle.record_event(
-                release, "build.step", f"step {s['id'] or s['name']}: {s['status']}{took}", s,
+                release, "build.step", f"step {s['id'] or s['name']}: {s['label']}{took}", s,
                 publish_type="build.step",
             )
     lifecycle.save(release, build_steps=steps)
@@ -138,6 +140,20 @@ def report_progress(release: Release, prog: rollout.Progress) -> None:
         f"desired {prog.desired} updated {prog.updated} ready {prog.ready} "
         f"available {prog.available}: {view['message']}", view, publish_type="rollout.progress",
     )
+
+
+def _observe(release: Release, kube: Any, dep: dict[str, Any], rs: list[dict[str, Any]],
+             since: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """List the Deployment's pods and the events of its objects since the patch (a little
+    before: clocks differ); keep what changed with the release (observe.record)."""
+    svc = release.service
+    pods = kube.pods(svc.namespace, dep["spec"].get("selector") or {})
+    names = [svc.deployment, *(r["metadata"]["name"] for r in rs),
+             *(p["metadata"]["name"] for p in pods)]
+    events = kube.events(svc.namespace, since=since - timedelta(seconds=5),
+                         involved_names=names)
+    observe.record_quietly(release, pods=pods, replicasets=rs, events=events)
+    return pods, events
 
 
 # --- deploying -----------------------------------------------------------------------------
@@ -168,6 +184,7 @@ def roll_out(release: Release) -> float | None:
                               publish_type="release.event")
         return ROLLOUT_POLL
     rs = kube.replicasets(svc.namespace, dep)
+    pods, events = _observe(release, kube, dep, rs, release.patched_at)
     prog = rollout.progress(dep, rs)
     report_progress(release, prog)
     if prog.done:
@@ -178,9 +195,6 @@ def roll_out(release: Release) -> float | None:
         fail(release, progress=prog)
         return 0  # rolling back, if the Service says so
     if prog.pod_template_hash:
-        pods = kube.pods(svc.namespace, dep["spec"].get("selector") or {})
-        events = kube.events(svc.namespace, since=release.patched_at - timedelta(seconds=5),
-                             involved_names=[p["metadata"]["name"] for p in pods])
         sightings = dict(release.sightings)
         fatal = rollout.fatal_reasons(
             pods, events, rollout.merge_policy(svc.failfast_policy), sightings, now,
@@ -261,7 +275,9 @@ def roll_back(release: Release) -> float | None:
                               {"revision": release.revision_before,
                                "image": release.image_before}, publish_type="release.event")
         return ROLLOUT_POLL
-    prog = rollout.progress(dep, kube.replicasets(svc.namespace, dep))
+    rs = kube.replicasets(svc.namespace, dep)
+    _observe(release, kube, dep, rs, release.patched_at)
+    prog = rollout.progress(dep, rs)
     report_progress(release, prog)
     if prog.done:
         lifecycle.transition(release, states.ROLLED_BACK,

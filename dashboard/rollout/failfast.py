@@ -144,6 +144,14 @@ class _Candidate:
     restarts: int = 0
 
 
+def _restarts(n: int) -> str:
+    return "no restarts yet" if n == 0 else f"{n} restart{'' if n == 1 else 's'}"
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
 def _terminated(cs: Mapping[str, Any]) -> Mapping[str, Any]:
     state = cs.get("state") or {}
     last = cs.get("lastState") or {}
@@ -165,7 +173,8 @@ def _container_candidates(
         code = f"exited with code {exit_code}{why}" if exit_code is not None else "crashed"
         out.append(_Candidate(
             "CrashLoopBackOff", pod, name,
-            f"container {name} in pod {pod} {code} {restarts} times", exit_code, restarts=restarts,
+            f"container {name} in pod {pod} {code}, {_restarts(restarts)}", exit_code,
+            restarts=restarts,
         ))
     elif reason == "ErrImagePull" and (_NOT_FOUND.search(message) or pull_not_found):
         out.append(_Candidate(
@@ -200,7 +209,7 @@ def _container_candidates(
         out.append(_Candidate(
             "OOMKilled", pod, name,
             f"container {name} in pod {pod} was OOMKilled (exit code {exit_code}) "
-            f"after {restarts} restarts",
+            f"after {_restarts(restarts)}",
             exit_code, restarts=restarts,
         ))
     return out
@@ -261,7 +270,7 @@ def _pod_candidates(pod: Mapping[str, Any], events: list[Mapping[str, Any]]) -> 
         out.append(_Candidate(
             "Unhealthy", name, container,
             f"readiness probe of container {container or '?'} in pod {name} failed "
-            f"{count} times: {last.get('message', '')}",
+            f"{_times(count)}: {last.get('message', '')}",
             count=count, since=min(firsts) if firsts else None,
         ))
     scheduled = next(

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from dashboard import audit, permissions, states
+from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.ui import live, pages
 from dashboard.ui import metrics as metrics_mod
@@ -45,9 +46,8 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
     )
     perms = pages.can_any(user, service)
     unfinished = release.state in states.ACTIVE or release.state in states.PENDING
-    steps = release.build_steps or []
-    done_steps = sum(1 for s in steps if str(s.get("status", "")).upper() in
-                     {"SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED", "INTERNAL_ERROR", "EXPIRED"})
+    steps = step_rows(release.build_steps or [])
+    done_steps = sum(1 for s in steps if s["done"])
     return {
         "release": release,
         "service": service,
@@ -73,6 +73,25 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "live": live.service_state(service.name),
         **perms,
     }
+
+
+def step_rows(steps: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Build steps as the page shows them: the status in words and how long the step took
+    (or, while it runs, how long it has been running)."""
+    now = now or timezone.now()
+    rows = []
+    for s in steps:
+        status = str(s.get("status") or "")
+        seconds, started = s.get("seconds"), s.get("started")
+        duration = ""
+        if seconds is not None:
+            duration = metrics_mod.humanize(timedelta(seconds=float(seconds)))
+        elif started and status == "WORKING":
+            begun = datetime.fromisoformat(str(started))
+            duration = f"running for {metrics_mod.humanize(now - begun)}"
+        rows.append({**s, "label": s.get("label") or status_words(status),
+                     "duration": duration, "done": status in BUILD_TERMINAL})
+    return rows
 
 
 def _durations(release: Release) -> list[tuple[str, str]]:

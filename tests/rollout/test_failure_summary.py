@@ -25,7 +25,7 @@ def test_it_summarises_a_crash_loop_in_one_sentence_with_events_logs_and_changes
         fatal=fatal, pods=[p], events=events, logs=logs,
         commit_from="a" * 40, commit_to="dead" + "0" * 36, digest_from="sha256:" + "1" * 64, digest_to="sha256:" + "2" * 64,
     )
-    assert s["reason"] == "CrashLoopBackOff: container license-api in pod license-api-7b6c5f5c5-x4k2p exited with code 1 5 times"
+    assert s["reason"] == "CrashLoopBackOff: container license-api in pod license-api-7b6c5f5c5-x4k2p exited with code 1, 5 restarts"
     assert (s["code"], s["pod"], s["container"], s["exit_code"]) == ("CrashLoopBackOff", p["metadata"]["name"], "license-api", 1)
     assert [e["reason"] for e in s["events"]] == ["BackOff"]  # Warning events only
     assert s["events"][0]["count"] == 5 and s["events"][0]["object"] == f"Pod/{p['metadata']['name']}"

@@ -26,7 +26,7 @@ def test_it_fails_a_crash_loop_at_once_with_exit_code_and_restarts():
     [f] = judge([crashing()])
     assert f.reason == "CrashLoopBackOff"
     assert (f.pod, f.container, f.exit_code, f.restarts) == ("license-api-7b6c5f5c5-x4k2p", "license-api", 1, 5)
-    assert f.message == "container license-api in pod license-api-7b6c5f5c5-x4k2p exited with code 1 5 times"
+    assert f.message == "container license-api in pod license-api-7b6c5f5c5-x4k2p exited with code 1, 5 restarts"
     assert f.first_seen == T0
 
 
@@ -34,7 +34,7 @@ def test_it_names_oomkilled_in_a_crash_loop_message():
     p = pod("p1", waiting=("CrashLoopBackOff", ""), last_terminated={"exitCode": 137, "reason": "OOMKilled"}, restarts=3)
     fatals = judge([p])
     assert [f.reason for f in fatals] == ["CrashLoopBackOff"]  # OOMKilled alone is "never" by default
-    assert "exited with code 137 (OOMKilled) 3 times" in fatals[0].message
+    assert "exited with code 137 (OOMKilled), 3 restarts" in fatals[0].message
 
 
 def test_it_judges_only_pods_of_the_new_replicaset():
@@ -199,3 +199,11 @@ def test_it_fails_on_whichever_threshold_comes_first():
     sightings = {}
     assert judge([p], policy=policy, sightings=sightings, now=at(0)) == []
     assert judge([p], policy=policy, sightings=sightings, now=at(1))[0].reason == "ImagePullBackOff"
+
+
+def test_it_writes_counts_as_a_person_would():
+    once = pod("p1", waiting=("CrashLoopBackOff", ""), last_terminated=CRASH, restarts=1)
+    assert judge([once])[0].message.endswith("exited with code 1, 1 restart")
+    fresh = pod("p2", waiting=("CrashLoopBackOff", ""), last_terminated=CRASH, restarts=0)
+    assert judge([fresh])[0].message.endswith("exited with code 1, no restarts yet")
+    assert " 1 times" not in judge([once])[0].message

@@ -110,6 +110,13 @@
     if (isNaN(ta) || isNaN(tb)) return "";
     return ((tb - ta) / 1000).toFixed(1) + "s" + (b ? "" : " \u2026");
   }
+  // The server sends each step's status in words ("label"); older rows only have the enum.
+  var STEP_WORDS = { STATUS_UNKNOWN: "not started", PENDING: "pending", QUEUED: "queued",
+    WORKING: "running", SUCCESS: "succeeded", FAILURE: "failed", TIMEOUT: "timed out",
+    INTERNAL_ERROR: "failed (Cloud Build internal error)", CANCELLED: "cancelled", EXPIRED: "expired" };
+  function stepWords(s, status) {
+    return pick(s, "label") || STEP_WORDS[status] || status.replace(/_/g, " ").toLowerCase();
+  }
   function applySteps(list) {
     (list || []).forEach(function (s, i) {
       var key = String(pick(s, "id", "index", "name") || i);
@@ -126,7 +133,7 @@
       if (/SUCCESS|FAILURE|TIMEOUT|CANCELLED|INTERNAL_ERROR|EXPIRED|done/i.test(status)) done += 1;
       var tr = el("tr");
       tr.appendChild(el("td", null, pick(s, "name", "id") || key));
-      tr.appendChild(el("td", null, status.toLowerCase()));
+      tr.appendChild(el("td", { "data-status": status }, stepWords(s, status)));
       tr.appendChild(el("td", null, stepDuration(s)));
       body.appendChild(tr);
     });
