@@ -22,6 +22,7 @@ from dashboard.services.releases import (
     request_rollback,
     validate_image,
 )
+from dashboard.services.revisions import Revision, request_rollback_to_revision, revisions
 
 __all__ = [
     "Conflict",
@@ -29,6 +30,7 @@ __all__ = [
     "Locked",
     "NotAllowed",
     "NotFound",
+    "Revision",
     "ServiceError",
     "Unavailable",
     "cancel_release",
@@ -36,7 +38,9 @@ __all__ = [
     "pause_service",
     "request_release",
     "request_rollback",
+    "request_rollback_to_revision",
     "resume_service",
+    "revisions",
     "unlock_service",
     "validate_image",
 ]

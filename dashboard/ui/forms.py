@@ -84,11 +84,15 @@ class RollbackForm(ReasonForm):
         label="Roll back to", coerce=int, required=False, empty_value=None,
         help_text="Default: the release that ran before the current one.",
     )
+    # Set by the Service page's "roll back to this revision" links: wins over to_release.
+    revision = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, choices: list[tuple[Any, str]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choice(self, "to_release").choices = [("", "the previous good release"), *(choices or [])]
+        if self.data.get("revision") or self.initial.get("revision"):
+            del self.fields["to_release"]  # the revision names the target
 
 
 class LockForm(forms.Form):

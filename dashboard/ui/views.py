@@ -117,12 +117,16 @@ def service_detail(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404("no such service")
     card = found[0]
     recent = list(Release.objects.for_list().filter(service=card.service)[:10])
+    try:
+        revisions, revisions_error = services.revisions(card.service), ""
+    except services.ServiceError as exc:
+        revisions, revisions_error = [], exc.detail
     config = {"wsPath": f"/ws/services/{name}/",
               "fragmentUrl": reverse("deployments:service-card", args=[name])}
     return _page(request, "dashboard/service.html", name, card=card, service=card.service,
                  live=card.live, rollout=card.live.rollout or {},
                  rollout_percent=pages.rollout_percent(card.live.rollout), recent=recent,
-                 config=config)
+                 revisions=revisions, revisions_error=revisions_error, config=config)
 
 
 @staff_member_required
@@ -199,8 +203,9 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
             messages.info(request, "Nothing to cancel: no unfinished release.")
             return redirect("admin:index")
     choices = pages.rollback_choices(service) if action == "rollback" else None
-    form: ReasonForm = (RollbackForm(request.POST or None, choices=choices) if action == "rollback"
-                        else ReasonForm(request.POST or None))
+    initial = {"revision": request.GET.get("revision")} if action == "rollback" else {}
+    form: ReasonForm = (RollbackForm(request.POST or None, choices=choices, initial=initial)
+                        if action == "rollback" else ReasonForm(request.POST or None))
     status = 200
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"]
@@ -222,6 +227,7 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
     return _page(request, "dashboard/action_confirm.html", f"{verb} {service.name}",
                  status=status,
                  form=form, service=service, action=action, verb=verb, release=release,
+                 revision=form["revision"].value() if action == "rollback" else None,
                  next=request.GET.get("next", request.POST.get("next", "")))
 
 
@@ -230,6 +236,9 @@ def _act(action: str, request: HttpRequest, service: Service, release: Release |
     kw: dict[str, Any] = {"actor": request.user, "via": VIA, "reason": reason}
     if action == "cancel" and release is not None:
         return services.cancel_release(release=release, **kw)
+    if action == "rollback" and data.get("revision"):
+        return services.request_rollback_to_revision(service=service, revision=data["revision"],
+                                                     **kw)
     if action == "rollback":
         target = None
         if data.get("to_release"):

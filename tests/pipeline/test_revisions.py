@@ -1,0 +1,56 @@
+"""The Deployment's revisions on the Service page, and rolling back to a chosen one through
+the usual rollback entry point. Sandbox Kubernetes + Cloud Build, a real Celery worker."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from dashboard import services, states
+from dashboard.models import AuditEntry
+from tests.pipeline.conftest import SHA, deployment
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_it_lists_revisions_and_rolls_back_to_a_chosen_one(service, worker, settle, fresh_sandbox):
+    first = services.request_release(service=service, commit=SHA["good"], actor=None, via="cli")
+    first = settle(first, [states.SUCCEEDED], timeout=90)
+    second = services.request_release(service=service, commit=SHA["good2"], actor=None, via="cli")
+    second = settle(second, [states.SUCCEEDED], timeout=90)
+
+    revs = services.revisions(service)
+    assert revs[0].serving and revs[0].number == second.revision_after
+    assert revs[0].image == second.image and revs[0].release_id == second.pk
+    assert f"release {second.pk}" in revs[0].change_cause
+    older = next(r for r in revs if r.number == first.revision_after)
+    assert older.release_id == first.pk and older.desired == 0 and not older.serving
+
+    admin = User.objects.create_superuser("root", password="pw-for-tests-0")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/deployments/services/{service.name}/").content.decode()
+    assert "Revisions" in page and re.search(r"license-api-[a-z0-9]{6,10}\b", page)
+    assert f"?revision={older.number}" in page
+
+    with pytest.raises(services.InvalidRequest) as refused:
+        services.request_rollback_to_revision(service=service, revision=revs[0].number,
+                                              actor=admin, via="admin")
+    assert refused.value.field == "revision"
+    viewer = User.objects.create_user("viewer", password="pw-for-tests-0", is_staff=True)
+    with pytest.raises(services.NotAllowed):
+        services.request_rollback_to_revision(service=service, revision=older.number,
+                                              actor=viewer, via="admin")
+
+    answer = client.post(f"/admin/deployments/services/{service.name}/rollback/",
+                         {"revision": older.number, "reason": "back to the first"})
+    assert answer.status_code == 302
+    back = service.releases.order_by("-id").first()
+    assert back.kind == states.KIND_ROLLBACK and back.rollback_of_id == first.pk
+    back = settle(back, [states.SUCCEEDED], timeout=90)
+    assert deployment(fresh_sandbox)["spec"]["template"]["spec"]["containers"][0]["image"] == first.image
+    assert AuditEntry.objects.filter(action="release.rollback", release_id=back.pk,
+                                     reason="back to the first").exists()
