@@ -6,14 +6,26 @@ Deploying "main" means deploying the commit main points at when the request arri
 resolved once, before the release exists, and the release records both (a retry or a later
 look at the release names the same commit even after the branch moved). The Service's
 `git_repo` is anything `git ls-remote` accepts (https or ssh URL, or a local path); nothing is
-cloned. Credentials in a URL never appear in messages.
+cloned for that. Credentials in a URL never appear in messages.
+
+History (commit times for lead time, `git log a..b` for the compare page) needs the objects:
+a local repository is read in place; a remote one is mirrored (bare, blobless) under
+var/git-cache and fetched again at most every FETCH_EVERY seconds, or when a commit asked
+for is missing. Only validated SHAs are ever passed to git, after the options.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
 
 TIMEOUT = 15.0  # seconds for one ls-remote
 _USERINFO = re.compile(r"(?<=://)[^/@]+@")
@@ -66,9 +78,13 @@ def redact(repo: str) -> str:
     return _USERINFO.sub("", repo)
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true",
+            "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")}
+
+
 def _ls_remote(repo: str, ref: str) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true",
-           "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")}
+    env = _env()
     try:
         done = subprocess.run(
             ["git", "ls-remote", "--exit-code", "--", repo, ref, f"{ref}^{{}}"],
@@ -104,3 +120,99 @@ def resolve(repo: str, ref: str) -> str:
     # ls-remote matches by suffix (e.g. "main" also matches refs/heads/feature/main): only
     # exact names count.
     raise RefNotFound(f"no branch or tag {ref!r} in {redact(repo)}")
+
+
+# --- history -------------------------------------------------------------------------------
+
+FETCH_EVERY = 60.0  # seconds between fetches of a remote repository's mirror
+LOG_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: str
+    at: datetime
+    subject: str
+
+
+def _git(repo: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=TIMEOUT,
+                              env=_env(), check=False, input=stdin)
+    except FileNotFoundError:
+        raise RepositoryUnavailable("git is not installed here") from None
+    except subprocess.TimeoutExpired:
+        raise RepositoryUnavailable(
+            f"{redact(repo)} did not answer within {TIMEOUT:.0f} s") from None
+
+
+def _mirror(repo: str, *, refresh: bool) -> str:
+    """The git directory to read `repo`'s history from (the repository itself when local)."""
+    if os.path.isdir(repo):
+        return repo
+    cache = Path(getattr(settings, "VAR_DIR", ".")) / "git-cache"
+    path = cache / hashlib.sha256(repo.encode()).hexdigest()[:32]
+    stamp = path / "dashboard-fetched"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        done = _git(repo, "clone", "--bare", "--quiet", "--filter=blob:none", "--", repo,
+                    str(path))
+    elif refresh or not stamp.exists() or time.time() - stamp.stat().st_mtime > FETCH_EVERY:
+        done = _git(repo, "--git-dir", str(path), "fetch", "--quiet", "--prune", "--", repo,
+                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+    else:
+        return str(path)
+    if done.returncode != 0:
+        raise RepositoryUnavailable(f"cannot fetch {redact(repo)} (exit {done.returncode})")
+    stamp.touch()
+    return str(path)
+
+
+def _git_dir_args(path: str) -> list[str]:
+    # --git-dir, never -C: a directory that is not a repository must not fall back to a
+    # repository above it.
+    dot_git = Path(path) / ".git"
+    return ["--git-dir", str(dot_git if dot_git.exists() else path)]
+
+
+def commit_times(repo: str, shas: list[str]) -> dict[str, datetime]:
+    """When each commit was made (committer time), for the SHAs `repo` has (a short SHA is
+    matched by prefix); others are left out. One `git log --no-walk` for all of them."""
+    wanted = sorted({s.lower() for s in shas if is_sha(s)})
+    if not repo or not wanted:
+        return {}
+    out: dict[str, datetime] = {}
+    for attempt in (False, True):
+        path = _mirror(repo, refresh=attempt)
+        done = _git(repo, *_git_dir_args(path), "log", "--no-walk", "--ignore-missing",
+                    "--format=%H %ct", "--stdin", stdin="".join(f"{s}\n" for s in wanted))
+        found = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+        out = {w: datetime.fromtimestamp(int(found[full]), tz=UTC)
+               for w in wanted for full in found if full.startswith(w)}
+        if len(out) == len(wanted) or os.path.isdir(repo):
+            break
+    return out
+
+
+def log(repo: str, since: str, until: str, limit: int = LOG_LIMIT) -> list[Commit]:
+    """`git log since..until`, newest first, at most `limit` commits. ValueError for
+    anything but SHAs; RepositoryUnavailable when the commits cannot be read."""
+    if not (is_sha(since) and is_sha(until)):
+        raise ValueError(f"since and until must be {SHA_RULE}")
+    for attempt in (False, True):
+        path = _mirror(repo, refresh=attempt)
+        done = _git(repo, *_git_dir_args(path), "log", f"--max-count={int(limit)}",
+                    "--format=%H%x1f%an%x1f%ct%x1f%s", f"{since.lower()}..{until.lower()}", "--")
+        if done.returncode == 0:
+            break
+        if os.path.isdir(repo) or attempt:
+            raise RepositoryUnavailable(f"{redact(repo)} has no history between "
+                                        f"{since[:12]} and {until[:12]}")
+    commits = []
+    for line in done.stdout.splitlines():
+        parts = line.split("\x1f")
+        if len(parts) == 4:
+            commits.append(Commit(parts[0], parts[1],
+                                  datetime.fromtimestamp(int(parts[2]), tz=UTC), parts[3]))
+    return commits

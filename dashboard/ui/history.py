@@ -4,6 +4,7 @@ locks and metrics pages. Reads only."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from dashboard import audit, permissions, states
+from dashboard import audit, permissions, refs, states
 from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.ui import live, pages
@@ -250,13 +251,51 @@ def metrics_context(request: HttpRequest) -> dict[str, Any]:
     return {"metrics": computed, "days": days, "humanize": metrics_mod.humanize}
 
 
+def metrics_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The metrics page's figures as JSON or CSV (same window: ?days=)."""
+    ctx = metrics_context(request)
+    rows = [metrics_mod.export_row(m) for m in ctx["metrics"]]
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "json":
+        response: HttpResponse = JsonResponse({"window_days": ctx["days"], "metrics": rows},
+                                              json_dumps_params={"indent": 1})
+        response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.json"'
+        return response
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
+    writer = csv.DictWriter(response, fieldnames=metrics_mod.EXPORT_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return response
+
+
+def _commit_times(releases: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], datetime]:
+    """(git_repo, sha) -> commit time, one git call per repository; a repository git cannot
+    read leaves its lead times unknown (n/a), it never breaks the page."""
+    by_repo: dict[str, set[str]] = {}
+    for r in releases:
+        if r["service__git_repo"] and r["commit_sha"] and r["state"] == states.SUCCEEDED:
+            by_repo.setdefault(r["service__git_repo"], set()).add(r["commit_sha"])
+    out: dict[tuple[str, str], datetime] = {}
+    for repo, shas in by_repo.items():
+        try:
+            for sha, at in refs.commit_times(repo, sorted(shas)).items():
+                out[(repo, sha)] = at
+        except refs.RepositoryUnavailable:
+            continue
+    return out
+
+
 def metric_rows(services: Any, *, since: datetime) -> list[metrics_mod.Row]:
-    """Two queries: the releases, and the first failure event of each failed one."""
+    """Two queries: the releases, and the first failure event of each failed one (plus one
+    git call per repository for commit times)."""
     releases = list(
         Release.objects.filter(service__in=services, state__in=states.TERMINAL)
         .filter(Q(finished_at__gte=since) | Q(finished_at__isnull=True, created_at__gte=since))
-        .values("id", "service__name", "kind", "state", "started_at", "finished_at")
+        .values("id", "service__name", "service__git_repo", "kind", "state", "started_at",
+                "finished_at", "commit_sha")
     )
+    commits = _commit_times(releases)
     failed_ids = [r["id"] for r in releases if r["state"] in metrics_mod.FAILED_STATES]
     failed_at: dict[int, datetime] = {}
     if failed_ids:
@@ -267,6 +306,7 @@ def metric_rows(services: Any, *, since: datetime) -> list[metrics_mod.Row]:
     return [
         metrics_mod.Row(service=r["service__name"], kind=r["kind"], state=r["state"],
                         started_at=r["started_at"], finished_at=r["finished_at"],
-                        failed_at=failed_at.get(r["id"]))
+                        failed_at=failed_at.get(r["id"]),
+                        commit_at=commits.get((r["service__git_repo"], r["commit_sha"])))
         for r in releases
     ]

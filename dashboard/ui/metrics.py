@@ -4,9 +4,14 @@ Definitions (also shown on the page):
 - deployment frequency: successful deploy releases per week in the window;
 - change failure rate: failed or rolled-back deploys / all finished deploys (cancelled and
   superseded releases never reached production, so they are not counted);
-- time to restore: from the moment a deploy failed until the service ran a good release
-  again (its own automatic rollback finishing, or the next release that succeeded); median;
+- time to restore: from the start of a deploy that failed until the service ran a good
+  release again (its own automatic rollback finishing, or the next release that succeeded);
+  median;
+- lead time for changes: from the commit (its committer time, from git) to the successful
+  deploy that put it in production; median;
 - median deploy duration: started -> finished of successful deploys.
+
+Figures are per Service and environment (`environment` is "" until releases carry one).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class Row:
     started_at: datetime | None
     finished_at: datetime | None
     failed_at: datetime | None = None  # first time it entered failed/rolling_back
+    commit_at: datetime | None = None  # when its commit was made (git), if known
+    environment: str = ""
 
 
 @dataclass
@@ -45,9 +52,20 @@ class ServiceMetrics:
     change_failure_rate: float | None = None
     time_to_restore: timedelta | None = None
     median_duration: timedelta | None = None
+    lead_time: timedelta | None = None
+    environment: str = ""
+    lead_times: list[timedelta] = field(default_factory=list)
     restores: list[timedelta] = field(default_factory=list)
     durations: list[timedelta] = field(default_factory=list)
     weeks: list[tuple[str, int, int]] = field(default_factory=list)  # (label, ok, failed)
+
+    @property
+    def time_to_restore_text(self) -> str:
+        return humanize(self.time_to_restore)
+
+    @property
+    def lead_time_text(self) -> str:
+        return humanize(self.lead_time)
 
     @property
     def change_failure_percent(self) -> str:
@@ -67,12 +85,14 @@ class ServiceMetrics:
 def compute(rows: Iterable[Row], *, now: datetime, window_days: int = 28) -> list[ServiceMetrics]:
     """Metrics per service over [now - window_days, now], services sorted by name."""
     start = now - timedelta(days=window_days)
-    by_service: dict[str, list[Row]] = {}
+    by_service: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
-        by_service.setdefault(row.service, []).append(row)
+        by_service.setdefault((row.service, row.environment), []).append(row)
     result = []
-    for name in sorted(by_service):
-        result.append(_one(name, by_service[name], start=start, now=now, days=window_days))
+    for name, env in sorted(by_service):
+        one = _one(name, by_service[(name, env)], start=start, now=now, days=window_days)
+        one.environment = env
+        result.append(one)
     return result
 
 
@@ -99,13 +119,20 @@ def _one(
         if r.state == "succeeded" and r.started_at and r.finished_at
     ]
     m.median_duration = _median(m.durations)
+    m.lead_times = [
+        r.finished_at - r.commit_at for r in deploys
+        if r.state == "succeeded" and r.finished_at and r.commit_at and r.finished_at >= r.commit_at
+    ]
+    m.lead_time = _median(m.lead_times)
     for r in deploys:
         if r.state == "succeeded":
             continue
         restored = _restored_at(r, ordered)
-        failed = r.failed_at or r.finished_at
-        if restored and failed and restored >= failed:
-            m.restores.append(restored - failed)
+        # From the start of the failed release: the service was not in the state its team
+        # wanted from then on (a failure noticed fast still broke production that long).
+        began = r.started_at or r.failed_at or r.finished_at
+        if restored and began and restored >= began:
+            m.restores.append(restored - began)
     m.time_to_restore = _median(m.restores)
     m.weeks = _weeks(deploys, now=now, days=days)
     return m
@@ -139,6 +166,27 @@ def _weeks(deploys: Sequence[Row], *, now: datetime, days: int) -> list[tuple[st
         ok = sum(1 for r in rows if r.state == "succeeded")
         buckets.append((begin.strftime("%m-%d"), ok, len(rows) - ok))
     return buckets
+
+
+EXPORT_FIELDS = ("service", "environment", "window_days", "deploys", "succeeded", "failures",
+                 "deploys_per_week", "change_failure_rate", "time_to_restore_seconds",
+                 "lead_time_seconds", "median_deploy_seconds")
+
+
+def export_row(m: ServiceMetrics) -> dict[str, object]:
+    """One Service's figures as plain values (seconds, ratios) for JSON/CSV."""
+    def secs(value: timedelta | None) -> float | None:
+        return round(value.total_seconds(), 3) if value is not None else None
+
+    return {
+        "service": m.service, "environment": m.environment, "window_days": m.window_days,
+        "deploys": m.deploys, "succeeded": m.succeeded, "failures": m.failures,
+        "deploys_per_week": round(m.per_week, 3),
+        "change_failure_rate": (round(m.change_failure_rate, 4)
+                                if m.change_failure_rate is not None else None),
+        "time_to_restore_seconds": secs(m.time_to_restore),
+        "lead_time_seconds": secs(m.lead_time), "median_deploy_seconds": secs(m.median_duration),
+    }
 
 
 def humanize(value: timedelta | None) -> str:

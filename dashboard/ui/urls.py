@@ -24,4 +24,5 @@ urlpatterns = [
     path("locks/take/", views.lock_take, name="lock-take"),
     path("locks/<slug:name>/release/", views.lock_release, name="lock-release"),
     path("metrics/", views.metrics, name="metrics"),
+    path("metrics/export.<str:fmt>", views.metrics_export, name="metrics-export"),
 ]

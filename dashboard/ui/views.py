@@ -339,5 +339,13 @@ def metrics(request: HttpRequest) -> HttpResponse:
                  **history.metrics_context(request))
 
 
+@staff_member_required
+@require_GET
+def metrics_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    if fmt not in ("csv", "json"):
+        raise Http404("export as csv or json")
+    return history.metrics_export(request, fmt)
+
+
 def release_state_label(state: str) -> str:
     return dict(states.CHOICES).get(state, state)

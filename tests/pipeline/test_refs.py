@@ -64,3 +64,31 @@ def test_a_ref_needs_a_repository_and_something_must_be_given(plain_service):
     with pytest.raises(services.InvalidRequest, match="or a branch or tag") as err:
         services.request_release(service=plain_service, commit="", ref="", actor=None, via="cli")
     assert err.value.field == "commit"
+
+
+def test_it_reads_commit_times_and_history_of_local_and_remote_repositories(repo, settings, tmp_path):
+    url, shas = repo
+    settings.VAR_DIR = tmp_path / "var"
+    for where in (url, f"file://{url}"):  # read in place; mirrored under var/git-cache
+        times = refs.commit_times(where, [shas["main"], shas["v1"][:10], "dead" * 10])
+        assert set(times) == {shas["main"], shas["v1"][:10]}
+        assert times[shas["main"]] >= times[shas["v1"][:10]]
+        log = refs.log(where, shas["v1"], shas["main"])
+        assert log[0].sha == shas["main"] and shas["v1"] not in [c.sha for c in log]
+        assert log[-1].subject == "commit for v2"
+    assert list((tmp_path / "var" / "git-cache").iterdir())
+
+
+def test_it_passes_only_shas_to_git_and_keeps_passwords_out(repo, settings, tmp_path):
+    url, shas = repo
+    settings.VAR_DIR = tmp_path / "var"
+    with pytest.raises(ValueError):
+        refs.log(url, "--output=/tmp/x", shas["main"])
+    with pytest.raises(ValueError):
+        refs.log(url, shas["v1"], "main;rm")
+    assert refs.commit_times(url, ["--all", "HEAD"]) == {}
+    with pytest.raises(refs.RepositoryUnavailable) as err:
+        refs.log("https://deployer:s3cret-pass@127.0.0.1:1/license-api.git", shas["v1"], shas["main"])
+    assert "s3cret" not in str(err.value) and "deployer" not in str(err.value)
+    with pytest.raises(refs.RepositoryUnavailable):
+        refs.log(str(tmp_path), shas["v1"], shas["main"])  # not a repository: never a parent's

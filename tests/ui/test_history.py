@@ -127,13 +127,17 @@ def test_it_computes_delivery_metrics_from_fixture_releases():
     now = timezone.now()
     t = now - timedelta(days=10)
     rows = [
-        metrics.Row("api", "deploy", "succeeded", t, t + timedelta(minutes=4)),
+        # committed an hour before it started: lead time 1 h 04 min
+        metrics.Row("api", "deploy", "succeeded", t, t + timedelta(minutes=4),
+                    commit_at=t - timedelta(hours=1)),
+        # committed two hours before: lead time 2 h 06 min
         metrics.Row("api", "deploy", "succeeded", t + timedelta(days=1),
-                    t + timedelta(days=1, minutes=6)),
-        # failed at +2d 00:05, automatic rollback finished at +2d 00:09 -> restored in 4 min
+                    t + timedelta(days=1, minutes=6), commit_at=t + timedelta(days=1, hours=-2)),
+        # started at +2d, failed at +2d 00:05, automatic rollback finished at +2d 00:09:
+        # restored 9 min after the failed release started
         metrics.Row("api", "deploy", "rolled_back", t + timedelta(days=2),
                     t + timedelta(days=2, minutes=9), failed_at=t + timedelta(days=2, minutes=5)),
-        # failed without rollback at +3d 00:02; next success finishes at +3d 01:02 -> 60 min
+        # started at +3d, failed without rollback; next success finishes at +3d 01:02 -> 62 min
         metrics.Row("api", "deploy", "failed", t + timedelta(days=3),
                     t + timedelta(days=3, minutes=2), failed_at=t + timedelta(days=3, minutes=2)),
         metrics.Row("api", "deploy", "succeeded", t + timedelta(days=3, minutes=50),
@@ -148,7 +152,9 @@ def test_it_computes_delivery_metrics_from_fixture_releases():
     assert m.per_week == pytest.approx(3 / 4)
     assert m.change_failure_rate == pytest.approx(0.4)
     assert m.change_failure_percent == "40%"
-    assert m.time_to_restore == timedelta(minutes=32)  # median of 4 and 60 minutes
+    assert m.time_to_restore == timedelta(minutes=35, seconds=30)  # median of 9 and 62 minutes
+    assert m.lead_time == timedelta(hours=1, minutes=35)  # median of 1:04 and 2:06
+    assert metrics.export_row(m)["lead_time_seconds"] == 95 * 60
     assert m.median_duration == timedelta(minutes=6)  # 4, 6 and 12 minutes
     assert sum(ok for _, ok, _ in m.weeks) == 3 and sum(bad for _, _, bad in m.weeks) == 2
     assert m.weekly_chart().startswith("<svg") and "deploys per week" in m.weekly_chart()
@@ -167,3 +173,34 @@ def test_it_shows_the_metrics_page_with_svg_charts(admin_client, service, django
     assert '<td data-metric="cfr">33%</td>' in row
     assert '<td data-metric="duration">360s</td>' in row
     assert body.count("<svg") >= 2 and "cdn" not in body.lower()
+
+
+def test_it_shows_lead_time_from_git_and_exports_the_figures(admin_client, service, tmp_path,
+                                                             monkeypatch):
+    from tests.gitrepo import make_repo
+
+    committed = int((timezone.now() - timedelta(hours=2)).timestamp())
+    monkeypatch.setenv("GIT_COMMITTER_DATE", f"{committed} +0000")
+    shas = make_repo(tmp_path / "repo")
+    service.git_repo = str(tmp_path / "repo")
+    service.save(update_fields=["git_repo"])
+    started = timezone.now() - timedelta(hours=1)
+    make_release(service, commit=shas["main"], started=started, minutes=3)
+    failed = make_release(service, state="rolled_back", commit="dead" * 10, started=started,
+                          minutes=2, failed_after=1)
+    assert failed.finished_at - failed.started_at == timedelta(minutes=2)
+    body = admin_client.get(reverse("deployments:metrics")).content.decode()
+    row = body.split('data-service="license-api"', 1)[1].split("</tr>", 1)[0]
+    assert "Lead time for changes" in body
+    lead = row.split('data-metric="lead">', 1)[1].split("<", 1)[0]
+    assert lead == "63m 00s", lead  # committed 2 h ago, finished 57 min ago
+    assert '<td data-metric="ttr">2m 00s</td>' in row  # the failed release's start -> rolled back
+    csv_text = admin_client.get(reverse("deployments:metrics-export", args=["csv"])).content.decode()
+    header, line = csv_text.splitlines()[:2]
+    assert header.split(",") == list(metrics.EXPORT_FIELDS)
+    values = dict(zip(header.split(","), line.split(","), strict=True))
+    assert values["service"] == "license-api" and float(values["time_to_restore_seconds"]) == 120
+    assert abs(float(values["lead_time_seconds"]) - 63 * 60) < 2
+    data = admin_client.get(reverse("deployments:metrics-export", args=["json"])).json()
+    assert data["metrics"][0]["change_failure_rate"] == 0.5
+    assert admin_client.get("/admin/deployments/metrics/export.xml").status_code == 404
