@@ -18,7 +18,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from dashboard import streams
 from dashboard.adapters import clients
 from dashboard.models import Lock, Release, ReleaseEvent, Service
-from dashboard.rollout import rows
+from dashboard.rollout import changes, rows
 
 log = logging.getLogger(__name__)
 EVENTS_SHOWN = 20
@@ -61,6 +61,15 @@ def from_cluster(service: Service) -> dict[str, Any]:
     except Exception as exc:
         log.warning("snapshot of %s from the cluster failed: %s", service.name, exc)
         return {"pods": [], "rollout": None, "events": [], "error": str(exc)}
+
+
+def release_events(release: Release, live: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept = [e.data for e in ReleaseEvent.objects.filter(release=release, kind=changes.EVENT)
+            .order_by("-seq")[:EVENTS_SHOWN]][::-1]
+    return changes.panel_events(
+        kept, live, deployment=release.service.deployment,
+        since=release.patched_at or release.started_at, until=release.finished_at,
+        active=release.is_active)[-EVENTS_SHOWN:]
 
 
 def release_summary(release: Release) -> dict[str, Any]:
@@ -124,6 +133,7 @@ def for_release(release: Release) -> dict[str, Any]:
                     "rollout": (state.get("rollout") or {}).get("data"),
                     "events": [m["data"] for k, m in state.items()
                                if k.startswith("event:")][-EVENTS_SHOWN:]}
+    data["events"] = release_events(release, data.get("events") or [])
     data.update({
         "release": release_summary(release),
         "timeline": timeline(release),

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard.rollout.objects import revision_of
+from dashboard.rollout.objects import parse_time, revision_of
 from dashboard.rollout.rows import event_row, pod_row
 
 POD, EVENT, SCALE = "pod.state", "k8s.event", "replicaset.scale"
@@ -107,3 +108,31 @@ def diff(*, pods: Iterable[Obj], replicasets: list[Obj], events: Iterable[Obj],
             out.append(Entry(POD, f"pod {name}: gone", {"key": key, "state": "gone",
                                                          "pod": name}))
     return out
+
+
+SKEW = timedelta(seconds=5)  # clocks of the API server and ours differ a little
+
+
+def in_scope(row: Mapping[str, Any], deployment: str, since: datetime | None,
+             until: datetime | None = None) -> bool:
+    """Whether an event row (rows.event_row) is about the release's objects (the Deployment,
+    its ReplicaSets and their pods: names "<deployment>-...") within its time window."""
+    kind, _, name = str(row.get("object") or "").partition("/")
+    if not ((name == deployment and kind == "Deployment")
+            or (kind in ("ReplicaSet", "Pod") and name.startswith(f"{deployment}-"))):
+        return False
+    at = parse_time(row.get("at"))
+    if at is None:
+        return since is None
+    return (since is None or at >= since - SKEW) and (until is None or at <= until + SKEW)
+
+
+def panel_events(kept: list[dict[str, Any]], live: Iterable[Mapping[str, Any]], *,
+                 deployment: str, since: datetime | None, until: datetime | None,
+                 active: bool) -> list[dict[str, Any]]:
+    """A release's events panel, oldest first: the events it kept, then (while it is active)
+    the live ones in its scope it has not kept yet."""
+    seen = {e.get("uid") for e in kept}
+    scoped = [dict(e) for e in live if active and since is not None
+              and e.get("uid") not in seen and in_scope(e, deployment, since, until)]
+    return sorted([*kept, *scoped], key=lambda e: str(e.get("at") or ""))

@@ -16,6 +16,7 @@ from django.utils import timezone
 from dashboard import audit, permissions, refs, states
 from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
+from dashboard.rollout import changes
 from dashboard.ui import live, pages
 from dashboard.ui import metrics as metrics_mod
 from dashboard.ui.forms import ReleaseFilterForm
@@ -71,9 +72,22 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "show_resume": perms["can_pause"] and service.paused,
         "show_rollback": perms["can_rollback"] and release.state in states.TERMINAL,
         "durations": _durations(release),
-        "live": live.service_state(service.name),
+        "live": _scoped(release, live.service_state(service.name)),
         **perms,
     }
+
+
+def _scoped(release: Release, state: live.LiveState) -> live.LiveState:
+    """The "Kubernetes events" panel of a release: the events it kept (observe.record) and,
+    while it runs, the live ones of its Deployment, ReplicaSets and pods since it started
+    rolling out; never those of other objects or of earlier releases."""
+    kept = [e.data for e in ReleaseEvent.objects.filter(release=release, kind=changes.EVENT)
+            .order_by("-seq")[:TIMELINE_LIMIT]][::-1]
+    state.events = changes.panel_events(
+        kept, state.events, deployment=release.service.deployment,
+        since=release.patched_at or release.started_at, until=release.finished_at,
+        active=release.is_active)[::-1]
+    return state
 
 
 def step_rows(steps: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:

@@ -59,6 +59,10 @@ def _require(allowed: bool) -> None:
         raise PermissionDenied("you may not do this to this service")
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
 def _release_url(release: Release) -> str:
     return reverse("deployments:release", args=[release.pk])
 
@@ -153,6 +157,10 @@ def release_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "wsPath": f"/ws/releases/{release.pk}/",
         "fragmentUrl": reverse("deployments:release-fragment", args=[release.pk]),
         "state": release.state,
+        # The events panel shows only the release's objects within its window (release.js).
+        "eventScope": {"deployment": release.service.deployment,
+                       "since": _iso(release.patched_at or release.started_at),
+                       "until": _iso(release.finished_at)},
     }
     crumbs = [("Release history", reverse("deployments:releases"))]
     return _page(request, "dashboard/release.html", f"Release #{release.pk} of {release.service}",

@@ -52,3 +52,29 @@ def test_it_records_a_repeating_event_only_when_its_count_doubles():
         seen = seen_after(news, seen)
         counts += [e.data["count"] for e in news]
     assert counts == [2, 4, 8]
+
+
+def test_it_scopes_events_to_the_release_objects_and_window():
+    from datetime import timedelta
+
+    from tests.rollout.factories import T0, iso
+
+    def row(obj, seconds, uid):
+        return {"uid": uid, "object": obj, "at": iso(T0 + timedelta(seconds=seconds)),
+                "reason": "x", "type": "Normal", "message": ""}
+
+    live = [row("Deployment/license-api", 10, "a"), row("Pod/license-api-7b6c5f5c5-x", 20, "b"),
+            row("ReplicaSet/license-api-7b6c5f5c5", 30, "c"),
+            row("Deployment/license-api-canary", 10, "d"),  # another Deployment
+            row("Pod/redis-0", 10, "e"),  # another workload
+            row("Pod/license-api-84d9f6b7c-y", -60, "f"),  # an earlier release's
+            row("Pod/license-api-7b6c5f5c5-x", 400, "g")]  # after the release ended
+    assert [e["uid"] for e in live if changes.in_scope(e, "license-api", T0,
+                                                        T0 + timedelta(seconds=300))] == ["a", "b", "c"]
+    kept = [row("Pod/license-api-7b6c5f5c5-x", 20, "b")]
+    panel = changes.panel_events(kept, live, deployment="license-api", since=T0,
+                                 until=None, active=True)
+    assert [e["uid"] for e in panel] == ["a", "b", "c", "g"]
+    ended = changes.panel_events(kept, live, deployment="license-api", since=T0,
+                                 until=T0 + timedelta(seconds=300), active=False)
+    assert [e["uid"] for e in ended] == ["b"]  # a finished release shows what it kept

@@ -144,9 +144,23 @@
   }
 
   // --- events, logs, verification ---------------------------------------------------------------
+  // On a release page: only events of the release's Deployment, ReplicaSets and pods, from
+  // when it started rolling out (5 s of clock skew allowed) until it ended.
+  function inScope(e) {
+    var scope = cfg.eventScope;
+    if (!scope) return true;
+    var obj = String(pick(e, "object") || ""), i = obj.indexOf("/");
+    var kind = obj.slice(0, i), name = obj.slice(i + 1), dep = scope.deployment;
+    if (!((kind === "Deployment" && name === dep) ||
+          ((kind === "ReplicaSet" || kind === "Pod") && name.indexOf(dep + "-") === 0))) return false;
+    var at = Date.parse(pick(e, "at") || "");
+    if (isNaN(at) || !scope.since) return !scope.since;
+    if (at < Date.parse(scope.since) - 5000) return false;
+    return !scope.until || at <= Date.parse(scope.until) + 5000;
+  }
   function addK8sEvent(e, atTop) {
     var body = $("k8s-events-body");
-    if (!body) return;
+    if (!body || !inScope(e)) return;
     var empty = body.querySelector("[data-empty]");
     if (empty) empty.parentNode.removeChild(empty);
     var tr = el("tr", { "class": (pick(e, "type") === "Warning") ? "warning" : "" });

@@ -1,0 +1,72 @@
+"""What a finished release's page keeps: build steps in words, its own Kubernetes events only,
+and the REST representation with pod states and events."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.models import ReleaseEvent
+from tests.ui.conftest import make_release
+
+pytestmark = pytest.mark.django_db
+
+
+def kept(release, seq, kind, message, data):
+    return ReleaseEvent.objects.create(release=release, seq=seq, kind=kind, message=message,
+                                       data=data, state=release.state)
+
+
+def test_it_shows_build_steps_as_words_with_durations(admin_client, service):
+    started = (timezone.now() - timedelta(seconds=42)).isoformat()
+    release = make_release(service, state="building", build_steps=[
+        {"id": "fetch", "name": "git", "status": "SUCCESS", "seconds": 3.2},
+        {"id": "build", "name": "docker", "status": "WORKING", "seconds": None, "started": started},
+        {"id": "push", "name": "docker", "status": "QUEUED", "seconds": None},
+        {"id": "tag", "name": "gcloud", "status": "STATUS_UNKNOWN", "seconds": None},
+    ])
+    body = admin_client.get(reverse("deployments:release", args=[release.pk])).content.decode()
+    steps = body.split('id="steps-body"', 1)[1].split("</tbody>", 1)[0]
+    cells = re.findall(r'data-status="[A-Z_]+">([^<]*)</td><td>([^<]*)</td>', steps)
+    assert cells[0] == ("succeeded", "3s")
+    assert cells[1][0] == "running" and re.fullmatch(r"running for 4[2-9]s", cells[1][1])
+    assert cells[2:] == [("queued", ""), ("not started", "")]
+    assert not re.search(r">\s*(STATUS_UNKNOWN|WORKING|QUEUED|SUCCESS)\s*<", body)
+
+
+def test_it_shows_only_the_release_own_events_once_it_ended(admin_client, service):
+    earlier = make_release(service, state="succeeded")
+    kept(earlier, 1, "k8s.event", "old", {"uid": "old", "object": "Pod/license-api-old-1",
+                                          "reason": "Pulled", "type": "Normal", "message": "old pod"})
+    release = make_release(service, state="rolled_back")
+    kept(release, 1, "pod.state", "pod license-api-abc-1: Running (CrashLoopBackOff), 0/1 ready",
+         {"key": "pod/license-api-abc-1", "state": "Running (CrashLoopBackOff), 0/1 ready"})
+    kept(release, 2, "k8s.event", "Warning BackOff", {
+        "uid": "u1", "object": "Pod/license-api-abc-1", "reason": "BackOff", "type": "Warning",
+        "message": "Back-off restarting failed container", "at": timezone.now().isoformat(),
+        "key": "event/u1", "state": "1"})
+    body = admin_client.get(reverse("deployments:release", args=[release.pk])).content.decode()
+    panel = body.split('id="k8s-events-body"', 1)[1].split("</tbody>", 1)[0]
+    assert "Back-off restarting failed container" in panel and "old pod" not in panel
+    assert "CrashLoopBackOff" in body.split('aria-label="Release timeline"', 1)[1]
+    assert '"eventScope": {"deployment": "license-api"' in body
+
+
+def test_the_rest_representation_keeps_pod_states_and_events(service, admin_user):
+    from rest_framework.test import APIClient
+
+    release = make_release(service, state="succeeded")
+    kept(release, 1, "pod.state", "pod license-api-abc-1: Pending (ContainerCreating), 0/1 ready",
+         {"key": "pod/license-api-abc-1", "state": "Pending (ContainerCreating), 0/1 ready"})
+    kept(release, 2, "k8s.event", "Normal ScalingReplicaSet Deployment/license-api: Scaled up",
+         {"uid": "u2", "reason": "ScalingReplicaSet", "object": "Deployment/license-api"})
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    data = client.get(f"/api/v1/releases/{release.pk}/").json()
+    kinds = {e["kind"]: e for e in data["timeline"]}
+    assert "ContainerCreating" in kinds["pod.state"]["message"]
+    assert kinds["k8s.event"]["data"]["reason"] == "ScalingReplicaSet"
