@@ -72,6 +72,7 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "show_resume": perms["can_pause"] and service.paused,
         "show_rollback": perms["can_rollback"] and release.state in states.TERMINAL,
         "durations": _durations(release),
+        "queue": pages.queue_status(release),
         "live": _scoped(release, live.service_state(service.name)),
         **perms,
     }

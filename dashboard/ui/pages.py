@@ -166,6 +166,20 @@ def _can(user: Any, perm: str, service: Service, group_ids: set[int]) -> bool:
     return not allowed or bool(allowed & group_ids)
 
 
+def queue_status(release: Release) -> dict[str, Any] | None:
+    """For a queued release: its place in the Service's queue and what it waits for (the
+    active release, the ones queued ahead of it, a pause); None once it left the queue."""
+    if release.state != states.QUEUED:
+        return None
+    unfinished = list(Release.objects.for_service(release.service_id).unfinished()
+                      .select_related("requested_by").order_by("id"))
+    active = next((r for r in unfinished if r.state in states.ACTIVE), None)
+    ahead = [r for r in unfinished if r.state == states.QUEUED and r.pk < release.pk]
+    lock = Lock.objects.active().filter(service_id=release.service_id).first()
+    return {"position": len(ahead) + 1, "ahead": ahead, "active": active, "lock": lock,
+            "paused": release.service.paused}
+
+
 def deploy_preview(service: Service, commit: str, ref: str) -> dict[str, Any]:
     """What the confirmation page shows: current vs new, who else is deploying, lock, queue."""
     current = Release.objects.for_service(service).succeeded().select_related(

@@ -42,6 +42,12 @@
         if (again) { again = false; setTimeout(refresh, 200); }
       });
   }
+  // A queued release's place in line changes with other releases' moves, which its own
+  // stream does not carry: re-read the summary every few seconds while it waits.
+  setInterval(function () {
+    var badge = $("release-state");
+    if (badge && badge.getAttribute("data-state") === "queued" && !document.hidden) refresh();
+  }, 3000);
   var refreshTimer = null;
   function refreshSoon() {
     if (refreshTimer) return;
