@@ -165,6 +165,8 @@ def _mirror(repo: str, *, refresh: bool) -> str:
         return str(path)
     if done.returncode != 0:
         raise RepositoryUnavailable(f"cannot fetch {redact(repo)} (exit {done.returncode})")
+    # Fetches name the URL each time: the mirror's config keeps no credentials.
+    _git(repo, "--git-dir", str(path), "config", "remote.origin.url", redact(repo))
     stamp.touch()
     return str(path)
 

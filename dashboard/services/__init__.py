@@ -22,7 +22,12 @@ from dashboard.services.releases import (
     request_rollback,
     validate_image,
 )
-from dashboard.services.revisions import Revision, request_rollback_to_revision, revisions
+from dashboard.services.revisions import (
+    Revision,
+    request_rollback_to_revision,
+    revisions,
+    templates,
+)
 
 __all__ = [
     "Conflict",
@@ -41,6 +46,7 @@ __all__ = [
     "request_rollback_to_revision",
     "resume_service",
     "revisions",
+    "templates",
     "unlock_service",
     "validate_image",
 ]

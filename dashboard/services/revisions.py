@@ -73,6 +73,19 @@ def revisions(service: Service | str) -> list[Revision]:
     return out[:MAX_REVISIONS]
 
 
+def templates(service: Service | str, numbers: list[int]) -> dict[int, dict[str, Any]]:
+    """The pod template each of these revisions ran (from its ReplicaSet); revisions that left
+    the history are missing. Raise Unavailable when the cluster does not answer."""
+    svc = get_service(service)
+    try:
+        kube = clients.kube(svc.cluster)
+        sets = kube.replicasets(svc.namespace, svc.deployment)
+    except AdapterError as exc:
+        raise Unavailable(f"cannot read the revisions of {svc.deployment}: {exc}") from None
+    return {rollout.revision_of(rs): (rs.get("spec") or {}).get("template") or {}
+            for rs in sets if rollout.revision_of(rs) in numbers}
+
+
 def request_rollback_to_revision(*, service: Service | str, revision: Any, actor: Any, via: str,
                                  reason: str = "", force_reason: str | None = None) -> Release:
     """Roll back to the image of Deployment revision `revision`: a rollback release of the

@@ -13,10 +13,11 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from dashboard import audit, permissions, refs, states
+from dashboard import audit, permissions, refs, services, states
 from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.rollout import changes
+from dashboard.rollout import templates as pod_templates
 from dashboard.ui import live, pages
 from dashboard.ui import metrics as metrics_mod
 from dashboard.ui.forms import ReleaseFilterForm
@@ -214,10 +215,44 @@ def compare(release: Release) -> dict[str, Any]:
     rows = [(f.replace("_", " "), before.get(f, ""), now.get(f, ""),
              previous is not None and before.get(f) != now.get(f)) for f in FIELDS if f != "id"]
     diff_url = ""
-    repo = (release.service.git_repo or "").removesuffix(".git")
+    repo = refs.redact(release.service.git_repo or "").removesuffix(".git")
     if previous and previous.commit_sha and release.commit_sha and repo.startswith("https://"):
         diff_url = f"{repo}/compare/{previous.commit_sha}...{release.commit_sha}"
-    return {"release": release, "previous": previous, "rows": rows, "diff_url": diff_url}
+    return {"release": release, "previous": previous, "rows": rows, "diff_url": diff_url,
+            **_commits(release, previous), **_template_changes(release, previous)}
+
+
+def _commits(release: Release, previous: Release | None) -> dict[str, Any]:
+    """`git log previous..release` in the Service's repository (or, for a release that went
+    back in history, the commits it took out)."""
+    repo = release.service.git_repo
+    if not (previous and repo and previous.commit_sha and release.commit_sha):
+        return {"commits": None, "commits_error": "", "commits_removed": False}
+    if previous.commit_sha == release.commit_sha:
+        return {"commits": [], "commits_error": "", "commits_removed": False}
+    try:
+        added = refs.log(repo, previous.commit_sha, release.commit_sha)
+        removed = [] if added else refs.log(repo, release.commit_sha, previous.commit_sha)
+    except (refs.RepositoryUnavailable, ValueError) as exc:
+        return {"commits": None, "commits_error": str(exc), "commits_removed": False}
+    return {"commits": added or removed, "commits_error": "", "commits_removed": bool(removed)}
+
+
+def _template_changes(release: Release, previous: Release | None) -> dict[str, Any]:
+    """Environment, args, resources... of the Deployment's pod template, as the two
+    revisions' ReplicaSets ran them (while the cluster still keeps both)."""
+    a = previous.revision_after if previous else None
+    b = release.revision_after
+    if not (a and b):
+        return {"config_changes": None, "config_error": ""}
+    try:
+        found = services.templates(release.service, [a, b])
+    except services.ServiceError as exc:
+        return {"config_changes": None, "config_error": exc.detail}
+    if a not in found or b not in found:
+        return {"config_changes": None,
+                "config_error": "the cluster no longer keeps both revisions' ReplicaSets"}
+    return {"config_changes": pod_templates.diff(found[a], found[b]), "config_error": ""}
 
 
 # --- audit, locks, metrics --------------------------------------------------------------------

@@ -35,6 +35,9 @@ def test_it_lists_revisions_and_rolls_back_to_a_chosen_one(service, worker, sett
     page = client.get(f"/admin/deployments/services/{service.name}/").content.decode()
     assert "Revisions" in page and re.search(r"license-api-[a-z0-9]{6,10}\b", page)
     assert f"?revision={older.number}" in page
+    compare = client.get(f"/admin/deployments/releases/{second.pk}/compare/").content.decode()
+    config = compare.split('id="config-changes"', 1)[1].split("</table>", 1)[0]
+    assert "license-api image" in config and second.image in config and first.image in config
 
     with pytest.raises(services.InvalidRequest) as refused:
         services.request_rollback_to_revision(service=service, revision=revs[0].number,

@@ -70,3 +70,31 @@ def test_the_rest_representation_keeps_pod_states_and_events(service, admin_user
     kinds = {e["kind"]: e for e in data["timeline"]}
     assert "ContainerCreating" in kinds["pod.state"]["message"]
     assert kinds["k8s.event"]["data"]["reason"] == "ScalingReplicaSet"
+
+
+def test_the_compare_page_lists_commits_between_releases_from_git(admin_client, service, tmp_path):
+    from tests.gitrepo import make_repo
+
+    shas = make_repo(tmp_path / "repo")
+    service.git_repo = str(tmp_path / "repo")
+    service.save(update_fields=["git_repo"])
+    older = make_release(service, commit=shas["v1"])
+    newer = make_release(service, commit=shas["main"])
+    body = admin_client.get(reverse("deployments:release-compare", args=[newer.pk])).content.decode()
+    table = body.split('id="commits"', 1)[1].split("</table>", 1)[0]
+    assert [shas[n][:12] in table for n in ("main", "feature/main", "v2", "v1")] == [True, True, True, False]
+    assert "commit for v2" in table
+    back = make_release(service, commit=shas["v1"])  # going back: the commits it took out
+    body = admin_client.get(reverse("deployments:release-compare", args=[back.pk])).content.decode()
+    assert "Commits taken out" in body and shas["main"][:12] in body
+    assert older.pk < newer.pk
+
+
+def test_the_compare_page_keeps_repository_passwords_out(admin_client, service):
+    service.git_repo = "https://deployer:s3cret-pass@127.0.0.1:1/license-api.git"
+    service.save(update_fields=["git_repo"])
+    make_release(service, commit="a" * 40)
+    newer = make_release(service, commit="b" * 40)
+    body = admin_client.get(reverse("deployments:release-compare", args=[newer.pk])).content.decode()
+    assert "s3cret" not in body and "deployer" not in body
+    assert "https://127.0.0.1:1/license-api/compare/" in body
