@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+from kubernetes.watch.watch import iter_resp_lines
 
 from . import gke
 from .errors import AdapterError
@@ -199,6 +200,32 @@ class KubeAdapter:
             return bytes(resp.data or b"").decode("utf-8", errors="replace")
         except Exception as exc:
             raise map_error(exc, f"log of {ns}/{pod}/{container}") from exc
+
+    def log_lines(self, ns: str, pod: str, container: str, *, tail_lines: int = 200,
+                  previous: bool = False, follow: bool = False,
+                  max_seconds: float = 600.0) -> Iterator[str]:
+        """`kubectl logs [--previous] [-f] --tail=N`: the container's log, line by line.
+        Opening raises AdapterError; a follow ends when the container does, or after
+        `max_seconds` without a line (the read timeout)."""
+        try:
+            resp = self.core.read_namespaced_pod_log(
+                pod, ns, container=container, tail_lines=tail_lines, previous=previous,
+                follow=follow, _preload_content=False,
+                _request_timeout=(self.timeout[0] if isinstance(self.timeout, tuple)
+                                  else self.timeout, max_seconds) if follow else self.timeout,
+            )
+        except Exception as exc:
+            raise map_error(exc, f"log of {ns}/{pod}/{container}") from exc
+
+        def lines() -> Iterator[str]:
+            try:
+                yield from iter_resp_lines(resp)
+            except Exception:
+                return  # the stream ended (timeout, the container stopped, a reset)
+            finally:
+                resp.release_conn()
+
+        return lines()
 
     def recent_logs(self, ns: str, pod: str, container: str, tail_lines: int = 25) -> list[str]:
         """Best-effort last lines for a failure summary: the current instance, else (for a

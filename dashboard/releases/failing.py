@@ -12,7 +12,7 @@ from typing import Any
 from dashboard import rollout
 from dashboard.adapters import clients
 from dashboard.models import Release
-from dashboard.releases import lifecycle
+from dashboard.releases import lifecycle, observe
 from dashboard.rollout import summary
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,13 @@ def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = N
                 pods = kube.pods(svc.namespace, dep["spec"].get("selector") or {})
             if events is None:
                 events = kube.events(svc.namespace, since=release.patched_at)
-            target = summary.log_target(fatal, [
-                p for p in pods if not progress or not progress.pod_template_hash
-                or (p["metadata"].get("labels") or {}).get(rollout.HASH_LABEL)
-                == progress.pod_template_hash])
+            mine = [p for p in pods if not progress or not progress.pod_template_hash
+                    or (p["metadata"].get("labels") or {}).get(rollout.HASH_LABEL)
+                    == progress.pod_template_hash]
+            target = summary.log_target(fatal, mine)
             if target:
                 logs[f"{target[0]}/{target[1]}"] = kube.recent_logs(svc.namespace, *target)
+            observe.keep_logs_quietly(release, kube, mine)
         except Exception:
             # The summary is best-effort: failing (and rolling back) must not wait on it.
             log.warning("release %s: could not gather failure facts", release.pk, exc_info=True)

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 250
 TRUNCATED = "observe.truncated"
+POD_LOG = "pod.log"
+LOG_PODS, LOG_LINES = 10, 50  # per release: the last lines of at most this many pods
 
 
 def seen(release: Release) -> tuple[dict[str, str], int, bool]:
@@ -74,3 +76,34 @@ def record_quietly(release: Release, **listing: Any) -> None:
         record(release, **listing)
     except Exception:
         log.warning("release %s: could not record cluster changes", release.pk, exc_info=True)
+
+
+def keep_logs(release: Release, kube: Any, pods: Iterable[Mapping[str, Any]]) -> int:
+    """Keep the last LOG_LINES lines of the Service's container in each of `pods` (the
+    current instance, else the previous one of a crash-looping container) with the release,
+    once per pod: Kubernetes drops them with the pod. Best-effort; returns pods kept."""
+    svc = release.service
+    done = set(ReleaseEvent.objects.filter(release_id=release.pk, kind=POD_LOG)
+               .values_list("data__pod", flat=True))
+    kept = 0
+    for pod in list(pods)[:LOG_PODS]:
+        name = (pod.get("metadata") or {}).get("name", "")
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        if not name or name in done or svc.container not in names:
+            continue
+        try:
+            lines = kube.recent_logs(svc.namespace, name, svc.container, tail_lines=LOG_LINES)
+        except Exception:
+            log.info("release %s: no log of %s", release.pk, name, exc_info=True)
+            continue
+        lifecycle.record_event(release, POD_LOG, "\n".join(lines)[-LOG_LINES * 500:], {
+            "pod": name, "container": svc.container, "lines": len(lines)})
+        kept += 1
+    return kept
+
+
+def keep_logs_quietly(release: Release, kube: Any, pods: Iterable[Mapping[str, Any]]) -> None:
+    try:
+        keep_logs(release, kube, pods)
+    except Exception:
+        log.warning("release %s: could not keep pod logs", release.pk, exc_info=True)

@@ -232,6 +232,13 @@ def verify(release: Release) -> float | None:
         {"status": status, "passes": passes, "needed": needed}, publish_type="verify",
     )
     if passes >= needed:
+        # Its pods' last lines stay with the release (Kubernetes drops them with the pods).
+        try:
+            dep = kube.deployment(svc.namespace, svc.deployment)
+            observe.keep_logs_quietly(release, kube, kube.pods(
+                svc.namespace, dep["spec"].get("selector") or {}))
+        except AdapterError:
+            pass  # best-effort: the release succeeded either way
         lifecycle.transition(release, states.SUCCEEDED,
                             message=f"{svc.health_path} answered 200 {needed} times in a row")
         return None

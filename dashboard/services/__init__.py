@@ -16,6 +16,7 @@ from dashboard.errors import (
     Unavailable,
 )
 from dashboard.services.controls import lock_service, pause_service, resume_service, unlock_service
+from dashboard.services.podlogs import open_log, service_pods
 from dashboard.services.releases import (
     cancel_release,
     request_release,
@@ -40,12 +41,14 @@ __all__ = [
     "Unavailable",
     "cancel_release",
     "lock_service",
+    "open_log",
     "pause_service",
     "request_release",
     "request_rollback",
     "request_rollback_to_revision",
     "resume_service",
     "revisions",
+    "service_pods",
     "templates",
     "unlock_service",
     "validate_image",

@@ -25,7 +25,7 @@ from dashboard.ui.forms import ReleaseFilterForm
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
 TIMELINE_LIMIT = 300
-QUIET_KINDS = ("build.log",)  # shown in the log tail, not the timeline
+QUIET_KINDS = ("build.log", "pod.log")  # shown in the log panels, not the timeline
 LOG_CHUNKS, LOG_LINES = 20, 200
 
 
@@ -74,6 +74,8 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "show_rollback": perms["can_rollback"] and release.state in states.TERMINAL,
         "durations": _durations(release),
         "queue": pages.queue_status(release),
+        "kept_logs": list(ReleaseEvent.objects.filter(release=release, kind="pod.log")
+                          .order_by("seq").values("message", "data")[:20]),
         "live": _scoped(release, live.service_state(service.name)),
         **perms,
     }

@@ -4,7 +4,7 @@ into the admin index (dashboard.ui.admin_site)."""
 
 from django.urls import path
 
-from dashboard.ui import admin_site, views
+from dashboard.ui import admin_site, logs, views
 
 admin_site.install()
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("services/<slug:name>/", views.service_detail, name="service"),
     path("services/<slug:name>/deploy/", views.deploy, name="deploy"),
     path("services/<slug:name>/card.json", views.service_card, name="service-card"),
+    path("services/<slug:name>/pods.json", logs.pods, name="service-pods"),
+    path("services/<slug:name>/logs/", logs.log, name="service-log"),
     path("services/<slug:name>/<slug:action>/", views.service_action, name="service-action"),
     path("releases/", views.releases, name="releases"),
     path("releases/export.<str:fmt>", views.releases_export, name="releases-export"),

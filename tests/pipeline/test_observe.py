@@ -31,3 +31,20 @@ def test_it_keeps_pod_states_events_and_scaling_of_a_crash_looping_release(
     # Deduplicated: no (key, state) pair is recorded twice.
     pairs = [(e["data"]["key"], e["data"]["state"]) for e in entries]
     assert len(pairs) == len(set(pairs))
+    # The crash-looping pods' last lines stay with the release (their pods are gone now).
+    kept = list(release.events.filter(kind=observe.POD_LOG).values("message", "data"))
+    assert kept and all(k["data"]["container"] == "license-api" for k in kept)
+    assert len({k["data"]["pod"] for k in kept}) == len(kept)
+    assert any(k["data"]["lines"] > 0 for k in kept), kept
+
+
+def test_it_keeps_the_last_lines_of_a_succeeded_release_pods(service, worker, settle, fresh_sandbox):
+    release = services.request_release(service=service, commit=SHA["good"], actor=None, via="cli")
+    release = settle(release, states.TERMINAL, timeout=90)
+    assert release.state == states.SUCCEEDED
+    kept = list(release.events.filter(kind=observe.POD_LOG).values("message", "data"))
+    assert len(kept) >= 1 and all(k["message"] for k in kept)
+    reasons = {e.data.get("reason") for e in release.events.filter(kind=changes.EVENT)}
+    assert "ScalingReplicaSet" in reasons
+    states_seen = " ".join(release.events.filter(kind=changes.POD).values_list("message", flat=True))
+    assert "Running, 1/1 ready" in states_seen
