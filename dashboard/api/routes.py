@@ -13,6 +13,8 @@ api_patterns = [
          name="release-rollback"),
     path("services/", views.ServiceList.as_view(), name="service-list"),
     path("services/<slug:name>/", views.ServiceDetail.as_view(), name="service-detail"),
+    path("services/<slug:name>/revisions/", views.ServiceRevisions.as_view(),
+         name="service-revisions"),
     path("services/<slug:name>/pause/", views.ServicePause.as_view(), name="service-pause"),
     path("services/<slug:name>/resume/", views.ServiceResume.as_view(), name="service-resume"),
     path("services/<slug:name>/lock/", views.ServiceLock.as_view(), name="service-lock"),

@@ -61,6 +61,24 @@ class RollbackSerializer(ReasonSerializer):
         "is not: 422); default: the previous one")
 
 
+class RevisionRollbackSerializer(ReasonSerializer):
+    revision = serializers.IntegerField(
+        min_value=1, max_value=2**31, help_text="the Deployment revision to go back to")
+
+
+class RevisionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    number = serializers.IntegerField()
+    replicaset = serializers.CharField()
+    image = serializers.CharField()
+    change_cause = serializers.CharField()
+    desired = serializers.IntegerField()
+    current = serializers.IntegerField()
+    ready = serializers.IntegerField()
+    created = serializers.CharField()
+    serving = serializers.BooleanField()
+    release_id = serializers.IntegerField(allow_null=True)
+
+
 class LockSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = StrictCharField(max_length=2000, pattern=NOT_BLANK,
                              message="say why the service is locked")

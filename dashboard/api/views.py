@@ -207,6 +207,32 @@ class ServiceDetail(ApiView):
         return Response(s.ServiceSummarySerializer(rows[0]).data)
 
 
+class ServiceRevisions(ApiView):
+    """GET: the Deployment's revisions (`kubectl rollout history` / `get rs`), newest first.
+    POST: roll back to one of them (`rollout undo --to-revision`): a rollback release of the
+    succeeded release that ran that revision's image (scope: rollback)."""
+
+    scope_map = {"GET": "read", "POST": "rollback"}
+
+    @extend_schema(responses={200: s.RevisionSerializer(many=True), **ERRORS})
+    def get(self, request: Request, name: str) -> Response:
+        service = _service(request, name)
+        rows = [r.to_dict() for r in services.revisions(service)]
+        return Response(s.RevisionSerializer(rows, many=True).data)
+
+    @extend_schema(request=s.RevisionRollbackSerializer, parameters=[IDEMPOTENCY],
+                   responses={202: s.ReleaseSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request, name: str) -> Response:
+        data = _validated(s.RevisionRollbackSerializer, request)
+        service = _service(request, name)
+        check_service(request, service, "rollback")
+        rollback = services.request_rollback_to_revision(
+            service=service, revision=data["revision"], actor=request.user, via=_via(request),
+            reason=data["reason"])
+        return _accepted(rollback, user=request.user)
+
+
 def _service_summary(request: Request, service: Service, status: int = 200) -> Response:
     rows = service_summaries(Service.objects.filter(pk=service.pk))
     return Response(s.ServiceSummarySerializer(rows[0]).data, status=status)

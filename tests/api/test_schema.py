@@ -21,6 +21,8 @@ OPERATIONS = [
     ("/api/v1/services/{name}/resume/", "post"), ("/api/v1/services/{name}/lock/", "post"),
     ("/api/v1/services/{name}/unlock/", "post"), ("/api/v1/audit/", "get"),
     ("/api/v1/audit/export/", "get"),
+    ("/api/v1/services/{name}/revisions/", "get"),
+    ("/api/v1/services/{name}/revisions/", "post"),
 ]
 
 

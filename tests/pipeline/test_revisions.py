@@ -57,3 +57,29 @@ def test_it_lists_revisions_and_rolls_back_to_a_chosen_one(service, worker, sett
     assert deployment(fresh_sandbox)["spec"]["template"]["spec"]["containers"][0]["image"] == first.image
     assert AuditEntry.objects.filter(action="release.rollback", release_id=back.pk,
                                      reason="back to the first").exists()
+
+
+def test_the_rest_api_lists_revisions_and_rolls_back_to_one(service, worker, settle, fresh_sandbox):
+    from dashboard.api.models import ApiToken
+    from tests.api.conftest import Api
+
+    first = settle(services.request_release(service=service, commit=SHA["good"], actor=None,
+                                            via="cli"), [states.SUCCEEDED], timeout=90)
+    second = settle(services.request_release(service=service, commit=SHA["good2"], actor=None,
+                                             via="cli"), [states.SUCCEEDED], timeout=90)
+    user = User.objects.create_superuser("bot", password="pw-for-tests-0")
+    reader = Api(ApiToken.issue(name="r", scopes=["read"], services=[], user=user)[1])
+    rows = reader.get(f"/api/v1/services/{service.name}/revisions/").json()
+    assert rows[0]["serving"] and rows[0]["release_id"] == second.pk
+    assert re.fullmatch(r"license-api-[a-z0-9]{6,10}", rows[0]["replicaset"])
+    target = next(r for r in rows if r["release_id"] == first.pk)["number"]
+    refused = reader.post(f"/api/v1/services/{service.name}/revisions/", {"revision": target})
+    assert refused.status_code == 403  # the read scope may not roll back
+    roller = Api(ApiToken.issue(name="w", scopes=["read", "rollback"], services=[], user=user)[1])
+    bad = roller.post(f"/api/v1/services/{service.name}/revisions/", {"revision": 999})
+    assert bad.status_code == 400 and "revision" in bad.content.decode()
+    answer = roller.post(f"/api/v1/services/{service.name}/revisions/",
+                         {"revision": target, "reason": "chatops"}, key="rev-1")
+    assert answer.status_code == 202, answer.content
+    back = settle(service.releases.get(pk=answer.json()["id"]), [states.SUCCEEDED], timeout=90)
+    assert back.rollback_of_id == first.pk and back.image == first.image
