@@ -152,6 +152,15 @@ def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
+_OLD_COUNT = re.compile(r"(exited with code -?\d+(?: \([^)]*\))?|crashed) (\d+) times")
+
+
+def readable(sentence: str) -> str:
+    """A failure sentence stored before counts were written as words ("exited with code 1
+    5 times") in today's form ("exited with code 1, 5 restarts")."""
+    return _OLD_COUNT.sub(lambda m: f"{m.group(1)}, {_restarts(int(m.group(2)))}", sentence)
+
+
 def _terminated(cs: Mapping[str, Any]) -> Mapping[str, Any]:
     state = cs.get("state") or {}
     last = cs.get("lastState") or {}

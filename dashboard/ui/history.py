@@ -16,7 +16,7 @@ from django.utils import timezone
 from dashboard import audit, permissions, refs, services, states
 from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
-from dashboard.rollout import changes
+from dashboard.rollout import changes, failfast
 from dashboard.rollout import templates as pod_templates
 from dashboard.ui import live, pages
 from dashboard.ui import metrics as metrics_mod
@@ -66,7 +66,7 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "steps": steps,
         "steps_done": done_steps,
         "steps_percent": int(100 * done_steps / len(steps)) if steps else 0,
-        "failure": release.failure_summary or None,
+        "failure": _failure(release.failure_summary),
         "unfinished": unfinished,
         "show_cancel": unfinished and perms["can_deploy"],
         "show_pause": release.state in states.ACTIVE and perms["can_pause"] and not service.paused,
@@ -79,6 +79,15 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "live": _scoped(release, live.service_state(service.name)),
         **perms,
     }
+
+
+def _failure(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The failure card's facts; sentences stored in an older wording read as today's."""
+    if not summary:
+        return None
+    fatal = summary.get("fatal") or [{}]
+    return {**summary, "reason": failfast.readable(str(summary.get("reason") or "")),
+            "restarts": (fatal[0] or {}).get("restarts")}
 
 
 def _scoped(release: Release, state: live.LiveState) -> live.LiveState:

@@ -207,3 +207,13 @@ def test_it_writes_counts_as_a_person_would():
     fresh = pod("p2", waiting=("CrashLoopBackOff", ""), last_terminated=CRASH, restarts=0)
     assert judge([fresh])[0].message.endswith("exited with code 1, no restarts yet")
     assert " 1 times" not in judge([once])[0].message
+
+
+def test_it_rewords_failure_sentences_stored_in_the_old_form():
+    from dashboard.rollout.failfast import readable
+
+    old = "CrashLoopBackOff: container api in pod p1 exited with code 1 1 times"
+    assert readable(old) == "CrashLoopBackOff: container api in pod p1 exited with code 1, 1 restart"
+    assert readable("container api in pod p exited with code 137 (OOMKilled) 3 times").endswith(
+        "(OOMKilled), 3 restarts")
+    assert readable("readiness probe failed 12 times: 503") == "readiness probe failed 12 times: 503"

@@ -98,3 +98,15 @@ def test_the_compare_page_keeps_repository_passwords_out(admin_client, service):
     body = admin_client.get(reverse("deployments:release-compare", args=[newer.pk])).content.decode()
     assert "s3cret" not in body and "deployer" not in body
     assert "https://127.0.0.1:1/license-api/compare/" in body
+
+
+def test_the_failure_card_reads_as_a_person_would_write_it(admin_client, service):
+    release = make_release(service, state="rolled_back", failure_summary={
+        "code": "CrashLoopBackOff", "pod": "license-api-abc-1", "container": "license-api",
+        "exit_code": 1, "reason": "CrashLoopBackOff: container license-api in pod "
+        "license-api-abc-1 exited with code 1 1 times",  # as stored by older versions
+        "fatal": [{"reason": "CrashLoopBackOff", "restarts": 5}]})
+    body = admin_client.get(reverse("deployments:release", args=[release.pk])).content.decode()
+    card = body.split('id="h-failure"', 1)[1].split("</section>", 1)[0]
+    assert "exited with code 1, 1 restart</strong>" in card and "1 times" not in card
+    assert "exit code 1, restarted 5 times" in card
