@@ -24,7 +24,7 @@ from dashboard.ui.forms import ReleaseFilterForm
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
-TIMELINE_LIMIT = 300
+TIMELINE_LIMIT = 600  # room for what a release keeps of the cluster (observe.MAX_ENTRIES)
 QUIET_KINDS = ("build.log", "pod.log")  # shown in the log panels, not the timeline
 LOG_CHUNKS, LOG_LINES = 20, 200
 
