@@ -1,0 +1,113 @@
+"""What the release, compare and metrics pages show beyond the release rows: build steps in
+words, the failure card in today's wording, the events panel scoped to the release, commits
+and pod template changes between two releases (git, the cluster), commit times for lead time.
+Reads only; a source that does not answer leaves its part unknown, never breaks the page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from dashboard import refs, services, states
+from dashboard.adapters.types import BUILD_TERMINAL, status_words
+from dashboard.models import Release, ReleaseEvent
+from dashboard.rollout import changes, failfast
+from dashboard.rollout import templates as pod_templates
+from dashboard.ui import live
+from dashboard.ui import metrics as metrics_mod
+
+EVENTS_KEPT = 600
+
+
+def failure(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The failure card's facts; sentences stored in an older wording read as today's."""
+    if not summary:
+        return None
+    fatal = summary.get("fatal") or [{}]
+    return {**summary, "reason": failfast.readable(str(summary.get("reason") or "")),
+            "restarts": (fatal[0] or {}).get("restarts")}
+
+
+def scoped_events(release: Release, state: live.LiveState) -> live.LiveState:
+    """The "Kubernetes events" panel of a release: the events it kept (observe.record) and,
+    while it runs, the live ones of its Deployment, ReplicaSets and pods since it started
+    rolling out; never those of other objects or of earlier releases."""
+    kept = [e.data for e in ReleaseEvent.objects.filter(release=release, kind=changes.EVENT)
+            .order_by("-seq")[:EVENTS_KEPT]][::-1]
+    state.events = changes.panel_events(
+        kept, state.events, deployment=release.service.deployment,
+        since=release.patched_at or release.started_at, until=release.finished_at,
+        active=release.is_active)[::-1]
+    return state
+
+
+def step_rows(steps: list[dict[str, Any]], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Build steps as the page shows them: the status in words and how long the step took
+    (or, while it runs, how long it has been running)."""
+    now = now or timezone.now()
+    rows = []
+    for s in steps:
+        status = str(s.get("status") or "")
+        seconds, started = s.get("seconds"), s.get("started")
+        duration = ""
+        if seconds is not None:
+            duration = metrics_mod.humanize(timedelta(seconds=float(seconds)))
+        elif started and status == "WORKING":
+            begun = datetime.fromisoformat(str(started))
+            duration = f"running for {metrics_mod.humanize(now - begun)}"
+        rows.append({**s, "label": s.get("label") or status_words(status),
+                     "duration": duration, "done": status in BUILD_TERMINAL})
+    return rows
+
+
+def commits(release: Release, previous: Release | None) -> dict[str, Any]:
+    """`git log previous..release` in the Service's repository (or, for a release that went
+    back in history, the commits it took out)."""
+    repo = release.service.git_repo
+    if not (previous and repo and previous.commit_sha and release.commit_sha):
+        return {"commits": None, "commits_error": "", "commits_removed": False}
+    if previous.commit_sha == release.commit_sha:
+        return {"commits": [], "commits_error": "", "commits_removed": False}
+    try:
+        added = refs.log(repo, previous.commit_sha, release.commit_sha)
+        removed = [] if added else refs.log(repo, release.commit_sha, previous.commit_sha)
+    except (refs.RepositoryUnavailable, ValueError) as exc:
+        return {"commits": None, "commits_error": str(exc), "commits_removed": False}
+    return {"commits": added or removed, "commits_error": "", "commits_removed": bool(removed)}
+
+
+def template_changes(release: Release, previous: Release | None) -> dict[str, Any]:
+    """Environment, args, resources... of the Deployment's pod template, as the two
+    revisions' ReplicaSets ran them (while the cluster still keeps both)."""
+    a = previous.revision_after if previous else None
+    b = release.revision_after
+    if not (a and b):
+        return {"config_changes": None, "config_error": ""}
+    try:
+        found = services.templates(release.service, [a, b])
+    except services.ServiceError as exc:
+        return {"config_changes": None, "config_error": exc.detail}
+    if a not in found or b not in found:
+        return {"config_changes": None,
+                "config_error": "the cluster no longer keeps both revisions' ReplicaSets"}
+    return {"config_changes": pod_templates.diff(found[a], found[b]), "config_error": ""}
+
+
+def commit_times(releases: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], datetime]:
+    """(git_repo, sha) -> commit time, one git call per repository; a repository git cannot
+    read leaves its lead times unknown (n/a), it never breaks the page."""
+    by_repo: dict[str, set[str]] = {}
+    for r in releases:
+        if r["service__git_repo"] and r["commit_sha"] and r["state"] == states.SUCCEEDED:
+            by_repo.setdefault(r["service__git_repo"], set()).add(r["commit_sha"])
+    out: dict[tuple[str, str], datetime] = {}
+    for repo, shas in by_repo.items():
+        try:
+            for sha, at in refs.commit_times(repo, sorted(shas)).items():
+                out[(repo, sha)] = at
+        except refs.RepositoryUnavailable:
+            continue
+    return out
