@@ -214,22 +214,29 @@ class ServiceRevisions(ApiView):
 
     scope_map = {"GET": "read", "POST": "rollback"}
 
-    @extend_schema(responses={200: s.RevisionSerializer(many=True), **ERRORS})
+    @extend_schema(parameters=[SERVICE], responses={200: s.RevisionSerializer(many=True)})
     def get(self, request: Request, name: str) -> Response:
         service = _service(request, name)
         rows = [r.to_dict() for r in services.revisions(service)]
         return Response(s.RevisionSerializer(rows, many=True).data)
 
-    @extend_schema(request=s.RevisionRollbackSerializer, parameters=[IDEMPOTENCY],
-                   responses={202: s.ReleaseSerializer, **ERRORS})
+    @extend_schema(request=s.RevisionRollbackSerializer,
+                   parameters=[SERVICE, IDEMPOTENCY, LOCATION],
+                   responses={202: s.ReleaseAcceptedSerializer})
     @idempotent
     def post(self, request: Request, name: str) -> Response:
         data = _validated(s.RevisionRollbackSerializer, request)
         service = _service(request, name)
         check_service(request, service, "rollback")
-        rollback = services.request_rollback_to_revision(
-            service=service, revision=data["revision"], actor=request.user, via=_via(request),
-            reason=data["reason"])
+        try:
+            rollback = services.request_rollback_to_revision(
+                service=service, revision=data["revision"], actor=request.user,
+                via=_via(request), reason=data["reason"])
+        except services.InvalidRequest as exc:
+            if exc.field != "revision":
+                raise
+            # A well-formed number the Deployment's history cannot go back to.
+            raise Unprocessable({exc.field: [exc.message]}) from None
         return _accepted(rollback, user=request.user)
 
 

@@ -77,7 +77,7 @@ def test_the_rest_api_lists_revisions_and_rolls_back_to_one(service, worker, set
     assert refused.status_code == 403  # the read scope may not roll back
     roller = Api(ApiToken.issue(name="w", scopes=["read", "rollback"], services=[], user=user)[1])
     bad = roller.post(f"/api/v1/services/{service.name}/revisions/", {"revision": 999})
-    assert bad.status_code == 400 and "revision" in bad.content.decode()
+    assert bad.status_code == 422 and "revision" in bad.content.decode()
     answer = roller.post(f"/api/v1/services/{service.name}/revisions/",
                          {"revision": target, "reason": "chatops"}, key="rev-1")
     assert answer.status_code == 202, answer.content
