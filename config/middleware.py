@@ -5,6 +5,38 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from config import logs
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (a sane X-Request-ID header from the proxy, else a new one):
+    every log record of the request carries it (config/logs.py), and the response echoes it."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):  # type: ignore[no-untyped-def]
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):  # type: ignore[no-untyped-def]
+        if self.async_mode:
+            return self.__acall__(request)
+        rid = logs.request_id(request.headers.get("X-Request-ID"))
+        with logs.context(request_id=rid):
+            response = self.get_response(request)
+        response["X-Request-ID"] = rid
+        return response
+
+    async def __acall__(self, request):  # type: ignore[no-untyped-def]
+        rid = logs.request_id(request.headers.get("X-Request-ID"))
+        with logs.context(request_id=rid):
+            response = await self.get_response(request)
+        response["X-Request-ID"] = rid
+        return response
+
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):
     """WhiteNoise that can run in both of Django's modes.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from datetime import timedelta
@@ -12,6 +13,7 @@ from urllib.parse import unquote, urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import logs
 from config.env import env_bool, env_choice, env_int, env_list, env_rate, env_secret, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",  # first: every later log line carries the id
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     # Errors under /api/v1/ that Django answers itself (no route, an uncaught exception) as
@@ -199,7 +202,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "reconcile-active-releases": {
         "task": "dashboard.reconcile",
-        "schedule": timedelta(seconds=env_int("RECONCILE_INTERVAL_SECONDS", 15, minimum=1)),
+        # Often: a release whose worker died resumes within this plus RELEASE_STALE_SECONDS,
+        # and a run costs one indexed query when nothing is stale.
+        "schedule": timedelta(seconds=env_int("RECONCILE_INTERVAL_SECONDS", 2, minimum=1)),
     },
     "purge-idempotency-records": {
         "task": "dashboard_api.purge_idempotency_records",
@@ -207,8 +212,29 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Never give up on the broker: a worker that exits after its retries stops the whole `make run`
+# (and waits for a restart elsewhere), while Redis may just be failing over (kombu's retries
+# back off to one every 30 s at most). config/broker.py is the other half: a worker must not
+# crash while tearing the lost connection down.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # An active release whose driver has not reported for this long is re-driven by the reconciler.
-RELEASE_STALE_SECONDS = env_int("RELEASE_STALE_SECONDS", 30, minimum=5)
+# Steps come every few seconds at most and a running step renews its heartbeat (see
+# dashboard/releases/driver.py), so a few seconds of silence already means a lost chain.
+RELEASE_STALE_SECONDS = env_int("RELEASE_STALE_SECONDS", 5, minimum=2)
+
+# --- Metrics and logs -------------------------------------------------------------------------
+# prometheus-client's multiprocess mode: every process (web, worker and its children, beat,
+# watcher) writes its samples to files here, and /metrics adds them up. The variable must be
+# in the environment before prometheus_client is imported, hence set here. The default is one
+# directory per database + Redis pair, so a test session, `make run` and another stack on this
+# machine never add up each other's numbers.
+_stack = hashlib.sha256(f"{DATABASE_URL} {REDIS_URL}".encode()).hexdigest()[:12]
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or str(
+    VAR_DIR / "prometheus" / _stack)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Bearer token for /metrics; unset: /metrics answers anyone who can reach the web process.
+METRICS_TOKEN = env_secret("METRICS_TOKEN", "") or ""
 
 # --- Outside systems --------------------------------------------------------------------------
 CLOUDBUILD_ENDPOINT = env_url("CLOUDBUILD_ENDPOINT", None, ("http", "https"))
@@ -285,11 +311,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# text (readable, `make run`) or json (one object per line: the image's default); what each
+# record carries and what is masked: config/logs.py.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+LOGGING = logs.config(LOG_FORMAT)

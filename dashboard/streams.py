@@ -7,7 +7,14 @@ that stream and is appended to a bounded Redis stream. That log is the fan-out: 
 process tails it once (dashboard/live/hub.py) for all its viewers, and reconnecting viewers
 resume from it by sequence number.
 
-Message shape: {"stream": str, "seq": int, "type": str, "at": float, "data": {...}}.
+Message shape: {"stream": str, "seq": int, "epoch": str, "type": str, "at": float,
+"data": {...}}.
+
+Epochs: a Redis that comes back empty (a failover, a restart without persistence) restarts
+every counter at 1, so a viewer that had seen message 57 would take every new message for an
+old one. Each stream's counter therefore has an epoch beside it, set (from Redis' clock) by
+the publish that creates the counter; every message and snapshot carries it, and a consumer
+or hub that sees it change starts that stream afresh (a new snapshot) instead of going silent.
 """
 
 from __future__ import annotations
@@ -56,11 +63,33 @@ def replay_key(stream: str) -> str:
     """The Redis stream that holds `stream`'s replay log (the hub and the mirror tail it)."""
     return f"live:log:{stream}"
 
+
+def epoch_key(stream: str) -> str:
+    """The epoch of `stream`'s counter (see the module docstring)."""
+    return f"live:epoch:{stream}"
+
+
+# Lua shared by the publish scripts: `seq` is the new number (KEYS[1] incremented), and EPOCH
+# the epoch key; a counter that (re)starts at 1, or has no epoch, gets a new epoch from the
+# server's clock (microseconds), so a later epoch compares greater as a number too. The body
+# gets `"seq":N,"epoch":"E"` in place of its `"seq":0` placeholder.
+_EPOCH_LUA = """
+local epoch = redis.call('GET', EPOCH)
+if seq == 1 or not epoch then
+  local t = redis.call('TIME')
+  epoch = t[1] .. string.format('%06d', t[2])
+  redis.call('SET', EPOCH, epoch, 'EX', 604800)
+else
+  redis.call('EXPIRE', EPOCH, 604800)
+end
+local body = string.gsub(ARGV[1], '"seq":0', '"seq":' .. seq .. ',"epoch":"' .. epoch .. '"', 1)
+"""
+
 # Redis assigns the sequence number and appends to the replay stream in one step, so two
 # publishers (say, a worker and the watcher) can never interleave numbers and entries.
 PUBLISH_SCRIPT = """
 local seq = redis.call('INCR', KEYS[1])
-local body = string.gsub(ARGV[1], '"seq":0', '"seq":' .. seq, 1)
+""" + _EPOCH_LUA.replace("EPOCH", "KEYS[3]") + """
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'm', body)
 redis.call('EXPIRE', KEYS[1], 604800)
 redis.call('EXPIRE', KEYS[2], 604800)
@@ -77,9 +106,9 @@ def client() -> redis.Redis:
     return _client
 
 
-def keys(stream: str) -> tuple[str, str]:
-    """(sequence counter, replay log) of `stream`: the KEYS of PUBLISH_SCRIPT."""
-    return seq_key(stream), replay_key(stream)
+def keys(stream: str) -> tuple[str, str, str]:
+    """(sequence counter, replay log, epoch) of `stream`: the KEYS of PUBLISH_SCRIPT."""
+    return seq_key(stream), replay_key(stream), epoch_key(stream)
 
 
 def join(stream: str, channel: str) -> None:
@@ -110,7 +139,7 @@ def publish(stream: str, type_: str, data: dict[str, Any]) -> dict[str, Any] | N
     message = {"stream": stream, "seq": 0, "type": type_, "at": time.time(), "data": data}
     body = json.dumps(message, separators=(",", ":"), default=str)
     try:
-        _seq, stored = client().eval(PUBLISH_SCRIPT, 2, *keys(stream), body, REPLAY_LENGTH)
+        _seq, stored = client().eval(PUBLISH_SCRIPT, 3, *keys(stream), body, REPLAY_LENGTH)
         message = json.loads(stored)
         return message
     except Exception:
@@ -121,6 +150,12 @@ def publish(stream: str, type_: str, data: dict[str, Any]) -> dict[str, Any] | N
 def last_seq(stream: str) -> int:
     value = client().get(seq_key(stream))
     return int(value) if value else 0
+
+
+def position(stream: str) -> tuple[int, str]:
+    """(last seq, epoch) of `stream`, read together; (0, "") before its first message."""
+    seq, epoch = client().mget(seq_key(stream), epoch_key(stream))
+    return (int(seq) if seq else 0), str(epoch or "")
 
 
 def since(stream: str, seq: int) -> list[dict[str, Any]] | None:
@@ -155,7 +190,7 @@ if ARGV[3] ~= '' then
   redis.call('EXPIRE', KEYS[3], 604800)
 end
 local seq = redis.call('INCR', KEYS[1])
-local body = string.gsub(ARGV[1], '"seq":0', '"seq":' .. seq, 1)
+""" + _EPOCH_LUA.replace("EPOCH", "KEYS[6]") + """
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'm', body)
 if ARGV[5] == 'set' then
   redis.call('HSET', KEYS[4], ARGV[3], body)
@@ -169,7 +204,8 @@ return {seq, body}
 """
 
 _STATE = """
-return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2])}
+return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]),
+        redis.call('GET', KEYS[3]) or ''}
 """
 
 
@@ -187,7 +223,7 @@ def row_args(
     mode: str = "set", fence: tuple[str, str] | None = None,
 ) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of the row script (shared by the sync and the watcher's async client)."""
-    names = [*row_keys(stream), fence[0] if fence else "live:nofence"]
+    names = [*row_keys(stream), fence[0] if fence else "live:nofence", epoch_key(stream)]
     token = fence[1] if fence else ""
     args = [encode(stream, type_, data), REPLAY_LENGTH, key, digest, mode, token]
     return names, args
@@ -209,10 +245,16 @@ def publish_row(stream: str, type_: str, data: dict[str, Any], *, key: str = "",
 def state(stream: str) -> tuple[int, dict[str, dict[str, Any]]]:
     """(seq, {row key: last message}) read atomically: the rows are exactly the effect of
     messages 1..seq, so a client given this snapshot continues with seq + 1."""
+    seq, _epoch, rows = state_at(stream)
+    return seq, rows
+
+
+def state_at(stream: str) -> tuple[int, str, dict[str, dict[str, Any]]]:
+    """state() with the epoch of its seq."""
     counter, _, _, state_key = row_keys(stream)
-    seq, flat = client().eval(_STATE, 2, counter, state_key)
+    seq, flat, epoch = client().eval(_STATE, 3, counter, state_key, epoch_key(stream))
     rows = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
-    return int(seq), rows
+    return int(seq), str(epoch or ""), rows
 
 
 def forget_rows(stream: str, row_names: list[str]) -> None:

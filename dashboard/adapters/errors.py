@@ -7,6 +7,8 @@ forbidden) is not, and carries a message a person can act on.
 
 from __future__ import annotations
 
+from dashboard import metrics
+
 
 class AdapterError(Exception):
     """An outside system (Cloud Build, GCS, Kubernetes) refused or failed a call.
@@ -21,6 +23,7 @@ class AdapterError(Exception):
         self.retryable = retryable
         self.status = status
         self.api = api
+        metrics.api_error(api, status)  # every error an adapter raises, counted once
 
     def __str__(self) -> str:
         return self.message

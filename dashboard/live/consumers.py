@@ -14,8 +14,12 @@ Ordering: each connection delivers a gapless, duplicate-free run of seq numbers.
 hub before reading the replay or the snapshot; live messages at or below what it already
 sent are dropped; a live message that skips ahead (its queue overflowed, or its socket was
 not writable at a flush) is filled from the replay log first; if the log no longer has them
-the connection gets a fresh snapshot. Resume: `?since=<seq>` on the
-URL, or a {"resume": <seq>} message.
+the connection gets a fresh snapshot. Resume: `?since=<seq>&epoch=<epoch>` on the
+URL, or a {"resume": <seq>, "epoch": <epoch>} message.
+
+Epochs (dashboard/streams.py): when Redis comes back empty the stream's numbers restart
+under a new epoch. A resume from another epoch, or a live message of a new epoch, gets a
+fresh snapshot, so the viewer carries on instead of taking every new message for an old one.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.serializers.json import DjangoJSONEncoder
 
-from dashboard import permissions, streams
+from dashboard import metrics, permissions, streams
 from dashboard.api.models import ApiToken, hash_token
 from dashboard.live import snapshots
 from dashboard.live.hub import hub
@@ -45,10 +49,12 @@ QUEUE_SIZE = 1000  # messages waiting for one slow viewer before it must catch u
 UNAUTHENTICATED, FORBIDDEN, NOT_FOUND = 4401, 4403, 4404
 
 
-def _since(stream: str, seq: int) -> list[dict[str, Any]] | None:
-    if seq > streams.last_seq(stream):
-        return None  # the client's numbers are not ours (Redis was reset): start afresh
-    return streams.since(stream, seq)
+def _since(stream: str, seq: int, epoch: str) -> tuple[list[dict[str, Any]] | None, str]:
+    """(messages after `seq`, or None when a snapshot is needed; the stream's epoch)."""
+    last, current = streams.position(stream)
+    if seq > last or (epoch and epoch != current):
+        return None, current  # the client's numbers are not ours (Redis was reset): afresh
+    return streams.since(stream, seq), current
 
 
 def _token_user(raw: str, service_name: str) -> tuple[Any, bool]:
@@ -102,6 +108,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     pending: list[bytes]
     flushed = 0
     last = 0
+    epoch = ""  # of the numbers in `last` (dashboard/streams.py)
     joined = False
     overflowed = False
 
@@ -123,13 +130,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.pending = []
         await hub().join(self.stream, self)  # before the replay/snapshot: no gap
         self.joined = True
+        metrics.viewer_joined(self.kind)
         self.tasks = [asyncio.ensure_future(self._drain())]
         if self.kind == "release":
             self.tasks.append(asyncio.ensure_future(self._keep_presence()))
         query = parse_qs(self.scope.get("query_string", b"").decode())
         since = query.get("since", [""])[0]
         async with self.serial:
-            await self._start(int(since) if since.isdigit() else None)
+            await self._start(int(since) if since.isdigit() else None,
+                              query.get("epoch", [""])[0][:40])
 
     def _authorize(self) -> int:
         kwargs = self.scope["url_route"]["kwargs"]
@@ -169,12 +178,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return ""
 
     # -- sending (always under self.serial) ------------------------------------------------
-    async def _start(self, since: int | None) -> None:
+    async def _start(self, since: int | None, epoch: str = "") -> None:
         self.flush()
         if since is not None:
-            replay = await sync_to_async(_since, thread_sensitive=False)(self.stream, since)
+            replay, current = await sync_to_async(_since, thread_sensitive=False)(
+                self.stream, since, epoch or self.epoch)
             if replay is not None:
                 self.last = since
+                self.epoch = current
                 for message in replay:
                     if message["seq"] > self.last:
                         await self.send_json(message)
@@ -186,10 +197,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             snap = await database_sync_to_async(snapshots.for_release)(self.release)
         await self.send_json(snap)
         self.last = snap["seq"]
+        self.epoch = snap.get("epoch") or ""
 
     async def _live(self, message: dict[str, Any], text: str) -> None:
         self.flush()  # frames buffered for the hub's flush go first
         seq = message["seq"]
+        if self._new_epoch(message):
+            # Redis lost the stream and numbers restarted: what we counted means nothing now.
+            await self._start(None)
+            return
         if seq <= self.last:
             return
         if seq > self.last + 1:
@@ -199,6 +215,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send(text_data=text)
         self.last = seq
+        self.epoch = message.get("epoch") or self.epoch
 
     def deliver(self, message: dict[str, Any], text: str, frame: bytes) -> bool:
         """Called by the hub; never blocks. Fast path (True): this viewer is idle and keeping
@@ -206,11 +223,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         message goes through the queue and the normal ASGI send."""
         seq = message["seq"]
         if (self.raw is not None and self.queue.empty() and not self.serial.locked()
-                and seq == self.last + 1):
+                and seq == self.last + 1 and not self._new_epoch(message)):
             if not self.pending:
                 self.flushed = self.last
             self.pending.append(frame)
             self.last = seq
+            self.epoch = message.get("epoch") or self.epoch
             return True
         if self.pending:
             self.flush()
@@ -219,6 +237,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         except asyncio.QueueFull:
             self.overflowed = True
         return False
+
+    def _new_epoch(self, message: dict[str, Any]) -> bool:
+        epoch = message.get("epoch") or ""
+        return bool(epoch and self.epoch and epoch != self.epoch)
 
     def flush(self) -> None:
         if not self.pending:
@@ -248,8 +270,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             except (TypeError, ValueError):
                 await self.send_json({"type": "error", "error": "resume needs a seq number"})
                 return
+            epoch = content.get("epoch")
             async with self.serial:
-                await self._start(seq)
+                await self._start(seq, epoch[:40] if isinstance(epoch, str) else "")
 
     async def _keep_presence(self) -> None:
         # Viewers of a release page make the watcher follow its pods' logs.
@@ -264,6 +287,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not self.joined:
             return
+        metrics.viewer_left(self.kind)
         for task in self.tasks:
             task.cancel()
         self.pending = []

@@ -12,6 +12,12 @@ A viewer never blocks the hub: `deliver` either buffers the pre-built frame for 
 flush (an idle viewer that is keeping up) or puts the message in the viewer's own bounded
 queue, drained by the viewer's own task. A viewer whose queue is full, or whose socket is
 not writable at flush time, catches up from the replay log (or a snapshot) by itself.
+
+Redis restarts: the hub reconnects after a failed read, and then (and whenever the streams
+are quiet) compares each stream's epoch with the one it read last (dashboard/streams.py).
+A stream whose epoch changed, or whose counter fell behind our position, is read from the
+start again: its new messages carry the new epoch, and each viewer answers that with a fresh
+snapshot. Without this the hub would wait for entry ids above the old position, i.e. silence.
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from dashboard import streams
+from dashboard import metrics, streams
 
 log = logging.getLogger(__name__)
 BLOCK_MS = 20_000
@@ -56,6 +63,7 @@ class Hub:
     def __init__(self) -> None:
         self.members: dict[str, set[Member]] = {}
         self.positions: dict[str, str] = {}  # stream -> last log entry id read
+        self.epochs: dict[str, str] = {}  # stream -> epoch of that position
         self.reader: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
 
@@ -68,12 +76,13 @@ class Hub:
             if stream not in self.members:
                 client = self._client()
                 try:
-                    seq = int(await client.get(streams.seq_key(stream)) or 0)
+                    seq, epoch = await self._position(client, stream)
                 finally:
                     await client.aclose()
                 # From the current end: the viewer reads what came before from the replay
                 # log or a snapshot after joining, so nothing falls between the two.
                 self.positions[stream] = f"{seq}-1" if seq else "0-0"
+                self.epochs[stream] = epoch
                 self.members[stream] = set()
                 self._restart()
             self.members[stream].add(member)
@@ -87,6 +96,7 @@ class Hub:
             if not members:
                 del self.members[stream]
                 self.positions.pop(stream, None)
+                self.epochs.pop(stream, None)
                 self._restart()
 
     def _restart(self) -> None:
@@ -96,19 +106,25 @@ class Hub:
 
     async def _read(self) -> None:
         client = self._client()
+        suspect = False  # Redis may have lost our streams: check before reading on
         try:
             while self.positions:
                 keys: Any = {streams.replay_key(s): pos for s, pos in self.positions.items()}
                 try:
+                    if suspect:
+                        await self._check_positions(client)
+                        suspect = False
+                        continue
                     batch: Any = await client.xread(keys, count=BATCH, block=BLOCK_MS)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.warning("live hub: read failed", exc_info=True)
+                    log.warning("live hub: Redis read failed; retrying", exc_info=True)
+                    suspect = True
                     await asyncio.sleep(0.5)
                     continue
                 if not batch:
-                    await self._check_positions(client)
+                    suspect = True  # quiet: a cheap look at the counters
                     continue
                 dirty: set[Member] = set()
                 for key, entries in batch:
@@ -126,19 +142,31 @@ class Hub:
             with contextlib.suppress(Exception):
                 await client.aclose()
 
+    @staticmethod
+    async def _position(client: aioredis.Redis, stream: str) -> tuple[int, str]:
+        seq, epoch = await client.mget(streams.seq_key(stream), streams.epoch_key(stream))
+        return (int(seq) if seq else 0), str(epoch or "")
+
     async def _check_positions(self, client: aioredis.Redis) -> None:
-        """A quiet stream whose counter is behind our position was reset (Redis lost its
-        data): read it from the start again, or nothing new would ever match."""
+        """A stream whose epoch changed, or whose counter is behind our position, was reset
+        (Redis lost its data): read it from the start again, or nothing new would match."""
         for stream, pos in list(self.positions.items()):
-            seq = int(await client.get(streams.seq_key(stream)) or 0)
-            if seq < int(pos.split("-")[0]):
+            seq, epoch = await self._position(client, stream)
+            if epoch != self.epochs.get(stream, epoch) or seq < int(pos.split("-")[0]):
+                log.info("live hub: %s was reset (epoch %s -> %s); reading it afresh",
+                         stream, self.epochs.get(stream) or "-", epoch or "-")
                 self.positions[stream] = "0-0"
+                self.epochs[stream] = epoch
+                metrics.stream_reset()
 
     def _deliver(self, stream: str, text: str, dirty: set[Member]) -> None:
         members = self.members.get(stream)
         if not members or not text:
             return
         message = json.loads(text)
+        metrics.stream_lag(time.time() - float(message.get("at") or time.time()))
+        if stream in self.epochs:
+            self.epochs[stream] = message.get("epoch") or self.epochs[stream]
         frame = text_frame(text.encode())
         for member in list(members):
             if member.deliver(message, text, frame):

@@ -1,4 +1,5 @@
-"""What a live view shows when it (re)connects: {"type": "snapshot", "seq": N, "data": {...}}.
+"""What a live view shows when it (re)connects:
+{"type": "snapshot", "seq": N, "epoch": E, "data": {...}} (epochs: dashboard/streams.py).
 
 Pods, rollout and recent events come from the watcher's state for the stream (rows stored
 atomically with the sequence number by streams.publish_row, so they are exactly the effect of
@@ -25,16 +26,16 @@ EVENTS_SHOWN = 20
 TIMELINE_SHOWN = 200
 
 
-def _live_rows(stream: str) -> tuple[int, dict[str, Any] | None]:
-    seq, state = streams.state(stream)
+def _live_rows(stream: str) -> tuple[int, str, dict[str, Any] | None]:
+    seq, epoch, state = streams.state_at(stream)
     if not state or not streams.client().exists(streams.LEASE_KEY):
-        return seq, None
+        return seq, epoch, None
     pods = sorted((m["data"] for k, m in state.items() if k.startswith("pod:")),
                   key=lambda p: p.get("name") or "")
     events = sorted((m["data"] for k, m in state.items() if k.startswith("event:")),
                     key=lambda e: str(e.get("at") or ""))
     rollout = state.get("rollout")
-    return seq, {"pods": pods, "rollout": rollout["data"] if rollout else None,
+    return seq, epoch, {"pods": pods, "rollout": rollout["data"] if rollout else None,
                  "events": events[-EVENTS_SHOWN:]}
 
 
@@ -103,7 +104,7 @@ def lock_of(service: Service) -> dict[str, Any] | None:
 
 def for_service(service: Service) -> dict[str, Any]:
     stream = streams.service_stream(service.name)
-    seq, data = _live_rows(stream)
+    seq, epoch, data = _live_rows(stream)
     if data is None:
         data = from_cluster(service)
     active = Release.objects.active().filter(service=service).select_related(
@@ -118,12 +119,12 @@ def for_service(service: Service) -> dict[str, Any]:
         "releases": [release_summary(r) for r in recent],
         "lock": lock_of(service),
     })
-    return {"type": "snapshot", "stream": stream, "seq": seq, "data": data}
+    return {"type": "snapshot", "stream": stream, "seq": seq, "epoch": epoch, "data": data}
 
 
 def for_release(release: Release) -> dict[str, Any]:
     stream = streams.release_stream(release.pk)
-    seq, data = _live_rows(stream)
+    seq, epoch, data = _live_rows(stream)
     if data is None:
         if release.is_active:
             data = from_cluster(release.service)
@@ -139,4 +140,4 @@ def for_release(release: Release) -> dict[str, Any]:
         "timeline": timeline(release),
         "lock": lock_of(release.service),
     })
-    return {"type": "snapshot", "stream": stream, "seq": seq, "data": data}
+    return {"type": "snapshot", "stream": stream, "seq": seq, "epoch": epoch, "data": data}

@@ -8,7 +8,15 @@ Why it is safe to run twice (SIGKILLed workers, broker redeliveries, the reconci
   UPDATE (tick matches, no live lease) that bumps the tick and takes a short lease; a run
   with an old tick (a duplicate, or a chain the reconciler replaced) just stops, a run that
   finds the lease taken retries shortly. So at most one run acts at a time, and one chain
-  survives.
+  survives. While the step runs, a thread renews the lease (and the heartbeat) every
+  LEASE_RENEW s, so a slow step keeps it however long it takes, and a killed worker's lease
+  lapses within LEASE_SECONDS.
+* The reconciler (a beat task every couple of seconds: one indexed query when all is well)
+  re-drives an active release whose lease has lapsed and whose heartbeat is older than
+  RELEASE_STALE_SECONDS: its next step was lost with a killed worker (a countdown task held
+  by that worker comes back only after Redis' visibility timeout) or with an emptied Redis.
+  The new chain's first run still has to claim the release, so even a re-drive of a chain
+  that was merely late never makes two runs act at once.
 * Each step's outside actions are idempotent: the build is found by its tag before one is
   created, the Deployment is checked for our image + change-cause before it is patched,
   the undo is skipped when the previous image is already back.
@@ -20,14 +28,16 @@ Why it is safe to run twice (SIGKILLed workers, broker redeliveries, the reconci
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from dashboard import states
+from config import logs
+from dashboard import metrics, states
 from dashboard.adapters import clients
 from dashboard.adapters.errors import AdapterError
 from dashboard.errors import Conflict
@@ -38,15 +48,49 @@ from dashboard.releases.steps import STEPS
 
 log = logging.getLogger(__name__)
 
-# A step is a few API calls; a lease longer than any of them stops a second run from
-# acting while the first is alive, and is short enough that a killed run is taken over soon.
-LEASE_SECONDS = 20
+# The lease a run holds while its step runs: renewed every LEASE_RENEW s by the running step
+# (so it never lapses under a live one, however slow), and short, so that a killed run's
+# release is taken over within seconds.
+LEASE_SECONDS = 5.0
+LEASE_RENEW = 1.5
 RETRY_SECONDS = 2.0  # after a retryable outside error (5xx, timeouts)
+ERROR_RETRY_SECONDS = 3.0  # after an unexpected error; below the stale window
 
 
 def stale_after() -> timedelta:
     """How long an active release may go without a step before the reconciler re-drives it."""
-    return timedelta(seconds=getattr(settings, "RELEASE_STALE_SECONDS", 30))
+    return timedelta(seconds=getattr(settings, "RELEASE_STALE_SECONDS", 5))
+
+
+class _LeaseKeeper(threading.Thread):
+    """Renews the running step's lease (and heartbeat) until stopped; gives up as soon as the
+    lease is no longer the one it renewed (released, or lapsed and taken over)."""
+
+    def __init__(self, release_id: int, lease: datetime) -> None:
+        super().__init__(name=f"lease-{release_id}", daemon=True)
+        self.release_id = release_id
+        self.lease = lease
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.wait(LEASE_RENEW):
+                now = timezone.now()
+                longer = now + timedelta(seconds=LEASE_SECONDS)
+                if not Release.objects.filter(pk=self.release_id, lease_until=self.lease).update(
+                        lease_until=longer, heartbeat_at=now):
+                    return
+                self.lease = longer
+        except Exception:
+            log.warning("release %s: could not renew the lease", self.release_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own database connection, if it opened one
+
+    def stop(self) -> datetime:
+        """The lease as last renewed (the value to release)."""
+        self.done.set()
+        self.join()
+        return self.lease
 
 
 def advance(release_id: int, tick: int) -> None:
@@ -66,11 +110,15 @@ def advance(release_id: int, tick: int) -> None:
         return
     tick += 1
     delay: float | None = None
+    keeper = _LeaseKeeper(release_id, lease)
+    keeper.start()
     try:
         release = Release.objects.select_related("service__cluster", "requested_by").get(
             pk=release_id
         )
-        delay = step(release)
+        with logs.context(release_id=release.pk, service=release.service.name,
+                          environment=metrics.environment_of(release), phase=release.state):
+            delay = step(release)
     except Conflict as exc:
         # The state moved under us (a cancel, say): evaluate the new state at once.
         log.info("release %s: %s", release_id, exc)
@@ -79,9 +127,10 @@ def advance(release_id: int, tick: int) -> None:
         delay = _outside_error(release_id, exc)
     except Exception:
         log.exception("release %s: step failed; retrying", release_id)
-        delay = 5.0
+        delay = ERROR_RETRY_SECONDS
     finally:
         # Our own lease, even if the reconciler started a new chain meanwhile (new tick).
+        lease = keeper.stop()
         Release.objects.filter(pk=release_id, lease_until=lease).update(
             lease_until=None, heartbeat_at=timezone.now()
         )
@@ -130,17 +179,22 @@ def step(release: Release) -> float | None:
 
 def reconcile(now: datetime | None = None, stale_after: timedelta | None = None
               ) -> dict[str, int]:
-    """Re-drive active releases whose heartbeat is stale (a lost task or a killed worker):
-    start a new chain (the old one, if alive, stops at its next run). Start queued releases
-    of Services with nothing active."""
+    """Re-drive active releases whose heartbeat is stale and whose lease has lapsed (a lost
+    task or a killed worker): start a new chain (the old one, if alive, stops at its next
+    run). Start queued releases of Services with nothing active."""
     now = now or timezone.now()
     before = now - (stale_after or globals()["stale_after"]())
     redriven = 0
-    rows = Release.objects.stale(before).values_list("pk", "tick")
+    rows = (Release.objects.stale(before)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .values_list("pk", "tick"))
     for pk, tick in rows:
         if Release.objects.filter(pk=pk, tick=tick).update(tick=F("tick") + 1, heartbeat_at=now):
             lifecycle.enqueue_step(pk, tick + 1, 0)
             redriven += 1
+    metrics.takeovers(redriven)
+    if redriven:
+        log.warning("reconciler: re-drove %d release(s) whose driver went quiet", redriven)
     started = 0
     for service in Service.objects.filter(releases__state=states.QUEUED).distinct():
         if lifecycle.promote_next(service) is not None:

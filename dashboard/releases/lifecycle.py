@@ -16,7 +16,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard import audit, states, streams
+from dashboard import audit, metrics, states, streams
 from dashboard.errors import Conflict
 from dashboard.models import Release, ReleaseEvent, Service
 
@@ -135,6 +135,7 @@ def transition(release: Release, to_state: str, *, actor: Any = None, via: str =
             spent = (now - locked.phase_started_at).total_seconds()
             locked.timings = {**locked.timings, from_state: round(
                 locked.timings.get(from_state, 0) + spent, 3)}
+            transaction.on_commit(lambda: metrics.phase_spent(locked, from_state, spent))
         locked.state = to_state
         locked.phase_started_at = now
         locked.heartbeat_at = now
@@ -145,6 +146,7 @@ def transition(release: Release, to_state: str, *, actor: Any = None, via: str =
         if to_state in states.TERMINAL:
             locked.finished_at = now
             changed.append("finished_at")
+            transaction.on_commit(lambda: metrics.release_ended(locked, to_state))
         for name, value in (fields or {}).items():
             setattr(locked, name, value)
         locked.save(update_fields=changed)
@@ -217,6 +219,8 @@ def fail_release(release: Release, summary: dict[str, Any]) -> Release:
             data={"code": summary.get("code", "")}, promote=not rollback,
             fields={"failure_summary": summary},
         )
+        code = str(summary.get("code") or "")
+        transaction.on_commit(lambda: metrics.release_failed(release, code))
         if rollback:
             release = transition(
                 release, states.ROLLING_BACK,

@@ -14,13 +14,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from dashboard import streams
+from dashboard import metrics, streams
 from dashboard.releases import driver
 
 from .lease import Lease
@@ -38,6 +38,7 @@ class Item:
     digest: str = ""
     mode: str = "set"
     wake: int | None = None  # release id to advance after this change
+    at: float = field(default_factory=time.monotonic)  # when the watcher saw the change
 
 
 class Publisher(threading.Thread):
@@ -93,6 +94,7 @@ class Publisher(threading.Thread):
         if int(seq) == 0:
             return  # unchanged (another watcher instance published it already)
         self.published += 1
+        metrics.watcher_lag(time.monotonic() - item.at)
         if item.wake is not None:
             self._wake(item.wake)
 

@@ -57,7 +57,7 @@ def test_it_does_not_let_a_stalled_viewer_hold_back_the_others(live):
             keys = streams.keys(live.stream)
             for i in range(MESSAGES):
                 body = streams.encode(live.stream, "test.filler", {"i": i, "pad": PAD})
-                await asyncio.to_thread(streams.client().eval, streams.PUBLISH_SCRIPT, 2, *keys,
+                await asyncio.to_thread(streams.client().eval, streams.PUBLISH_SCRIPT, len(keys), *keys,
                                         body, streams.REPLAY_LENGTH)
             last = streams.last_seq(live.stream)
             await read_until(ws, view, lambda v: v.last >= last, 30)

@@ -60,6 +60,7 @@
   function Live(opts) {
     this.opts = opts;
     this.seq = 0;
+    this.epoch = "";  // of this.seq: numbers restart under a new epoch when Redis was reset
     this.retry = 0;
     this.ws = null;
     this.pollTimer = null;
@@ -80,7 +81,7 @@
 
   Live.prototype.url = function () {
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    var q = this.seq ? "?since=" + this.seq : "";
+    var q = this.seq ? "?since=" + this.seq + "&epoch=" + encodeURIComponent(this.epoch) : "";
     return proto + location.host + this.opts.wsPath + q;
   };
 
@@ -133,12 +134,14 @@
   Live.prototype.receive = function (msg) {
     if (msg.type === "snapshot") {
       if (typeof msg.seq === "number") this.seq = msg.seq;
+      this.epoch = msg.epoch || "";
       this.opts.onSnapshot(msg.data || {}, msg);
       return;
     }
     if (typeof msg.seq === "number") {
       if (msg.seq <= this.seq) return;  // a replayed message we already applied
       this.seq = msg.seq;
+      if (msg.epoch) this.epoch = msg.epoch;
     }
     this.opts.onMessage(msg.type, msg.data || {}, msg);
   };
