@@ -12,39 +12,38 @@ AttributeError is not a connection error, so nothing ignores it: "Unrecoverable 
 'NoneType' object has no attribute 'hostname'" and the worker exits with status 1 (the same
 failure as kombu #582 and celery #10205).
 
-The restore is pointless at that moment anyway: Redis is unreachable, and with the Redis
-transport every delivered message is also in Redis' `unacked` hash, which the visibility
-sweep of any worker restores. So a QoS whose connection is already torn down skips it; the
-worker then reconnects with the usual retries. If Redis came back empty, those messages are
-gone either way; the release reconciler re-drives what they would have done.
+The same happens later to the acknowledgement of a task that was running across the outage
+(it acks on the old, closed channel: `'NoneType' object has no attribute 'client'`).
+
+Both are harmless if reported as what they are: this channel makes any Redis client through
+`_connparams`, and a torn-down channel now raises a redis ConnectionError there, which the
+teardown (`maybe_close_channel`, `ignore_errors`) and the ack (`ack_log_error`) already
+handle. Nothing is lost by skipping them: with the Redis transport every delivered message is
+also in Redis' `unacked` hash, which the visibility sweep of any worker restores. If Redis
+came back empty, those messages are gone either way; the release reconciler re-drives what
+they would have done (dashboard/releases/driver.py). The worker then reconnects with the
+usual retries (CELERY_BROKER_CONNECTION_MAX_RETRIES = None: forever).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import kombu.transport
+import redis.exceptions
 from kombu.transport import redis as kombu_redis
-
-log = logging.getLogger(__name__)
-
-
-class QoS(kombu_redis.QoS):
-    def restore_unacked(self, client: Any = None) -> Any:
-        connection = getattr(self.channel, "connection", None)
-        if client is None and getattr(connection, "client", None) is None:
-            delivered: Any = self._delivered
-            log.warning("broker connection already closed: leaving %d unacknowledged "
-                        "message(s) to Redis' visibility timeout", len(delivered or ()))
-            if delivered:
-                delivered.clear()
-            return None
-        return super().restore_unacked(client)
 
 
 class Channel(kombu_redis.Channel):
-    QoS = QoS
+    def _connparams(self, asynchronous: bool = False) -> Any:
+        # Every Redis client a channel makes starts here. A channel whose connection was torn
+        # down has nothing to connect with: say so as a connection error, which every caller
+        # in a teardown or an ack already expects and handles.
+        transport = self.connection
+        if transport is None or transport.client is None:
+            raise redis.exceptions.ConnectionError(
+                "this channel's broker connection was closed (Redis went away)")
+        return super()._connparams(asynchronous)
 
 
 class Transport(kombu_redis.Transport):

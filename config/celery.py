@@ -7,9 +7,15 @@ from typing import Any
 from celery import Celery, signals
 from django.conf import settings
 
-from config import broker
+from config import broker, logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+if os.environ.get("LOG_FORMAT", "").strip() == "json":
+    # JSON from the first line: Celery warns (e.g. about running as root) before it sets up
+    # logging; without this those lines would be the only ones a collector cannot parse.
+    logging.config.dictConfig(logs.config("json"))
+    logging.captureWarnings(True)
 
 broker.install()  # kombu's Redis transport, fixed to survive a Redis restart (see there)
 app = Celery("config")

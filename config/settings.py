@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
         # and a run costs one indexed query when nothing is stale.
         "schedule": timedelta(seconds=env_int("RECONCILE_INTERVAL_SECONDS", 2, minimum=1)),
     },
+    "verify-audit-chain": {  # the full walk; the audit page checks only what is new
+        "task": "dashboard.verify_audit_chain",
+        "schedule": timedelta(hours=1),
+    },
     "purge-idempotency-records": {
         "task": "dashboard_api.purge_idempotency_records",
         "schedule": timedelta(hours=1),

@@ -396,3 +396,19 @@ class Lock(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+
+class AuditVerifiedPrefix(models.Model):
+    """How far the audit chain has been verified (dashboard/auditcheck.py): entries up to
+    `entry_id` chain correctly and that entry's hash was `hash`. A cache, one row: the audit
+    page checks only what was appended since and that this entry is unchanged; the periodic
+    full walk (and `verify_audit`) re-checks everything and records `full_at`."""
+
+    entry_id = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+    verified_at = models.DateTimeField(default=timezone.now)
+    full_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"audit verified to #{self.entry_id} ({self.count} entries)"

@@ -4,9 +4,14 @@ nothing imports this module but Celery's autodiscovery."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
+from dashboard import auditcheck
 from dashboard.releases import driver, lifecycle
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name=lifecycle.ADVANCE_TASK, ignore_result=True)
@@ -22,3 +27,13 @@ def cancel_build(release_id: int) -> None:
 @shared_task(name=lifecycle.RECONCILE_TASK, ignore_result=True)
 def reconcile() -> dict[str, int]:
     return driver.reconcile()
+
+
+@shared_task(name="dashboard.verify_audit_chain", ignore_result=True)
+def verify_audit_chain() -> int:
+    """The periodic full walk of the audit chain (the audit page only checks what is new)."""
+    result = auditcheck.verify_full()
+    if not result.ok:
+        log.error("audit chain broken at entry %s: %s (%d entries before it verify)",
+                  result.bad.pk if result.bad else "?", result.problem, result.checked)
+    return result.checked

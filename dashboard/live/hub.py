@@ -35,7 +35,7 @@ from django.conf import settings
 from dashboard import metrics, streams
 
 log = logging.getLogger(__name__)
-BLOCK_MS = 20_000
+BLOCK_MS = 5_000  # also how often a quiet hub checks its streams for a reset
 BATCH = 500
 
 

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from dashboard import audit, permissions, refs, states
+from dashboard import auditcheck, permissions, refs, states
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.ui import facts, live, pages
 from dashboard.ui import metrics as metrics_mod
@@ -200,11 +200,15 @@ def audit_context(request: HttpRequest) -> dict[str, Any]:
     if action:
         qs = qs.filter(action=action)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    checked, bad, problem = audit.verify()
+    # Only what was appended since the last check (dashboard/auditcheck.py); the full walk
+    # runs hourly and in `manage.py verify_audit`.
+    result = auditcheck.verify_recent()
+    bad = result.bad
     return {"page_obj": page, "rows": list(page.object_list), "services": names,
             "service": service, "action": action,
-            "chain": {"ok": bad is None, "checked": checked,
-                      "bad_id": bad.pk if bad else None, "problem": problem}}
+            "chain": {"ok": bad is None, "checked": result.checked,
+                      "bad_id": bad.pk if bad else None, "problem": result.problem,
+                      "full_at": result.full_at}}
 
 
 def locks_context(user: Any) -> dict[str, Any]:
