@@ -43,7 +43,7 @@ class Channel(kombu_redis.Channel):
         if transport is None or transport.client is None:
             raise redis.exceptions.ConnectionError(
                 "this channel's broker connection was closed (Redis went away)")
-        return super()._connparams(asynchronous)
+        return super()._connparams(asynchronous)  # type: ignore[misc]
 
 
 class Transport(kombu_redis.Transport):
