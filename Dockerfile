@@ -32,6 +32,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=config.settings \
+    LOG_FORMAT=json \
+    PROMETHEUS_MULTIPROC_DIR=/app/var/prometheus \
     COMMIT_SHA=$COMMIT_SHA
 WORKDIR /app
 # git (and ssh for git@ URLs): deploying a branch or tag looks it up with `git ls-remote`.
@@ -43,7 +45,8 @@ RUN apt-get update \
 RUN useradd --create-home --uid 1000 appuser
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder --chown=1000:1000 /app ./
-RUN mkdir -p /app/var && chown 1000:1000 /app/var
+# var/prometheus: the metrics of every process of the pod/stack (a volume shared by them).
+RUN mkdir -p /app/var/prometheus && chown -R 1000:1000 /app/var
 USER 1000:1000
 EXPOSE 8000
 # Per role (deploy/healthcheck.py, standard library only): web and licenseapi over HTTP,

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SANDBOX_SPEED ?= 3
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-embedded lint bench lock clean
+.PHONY: install run test test-embedded lint bench drills lock clean
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ test-embedded: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH)
+
+# Fault drills against a stack of their own (free ports); never part of `make test`.
+drills: install
+	$(BIN)/python -m drills $(DRILLS) $(DRILLS_ARGS)
 
 # Re-pin after changing pyproject.toml's dependencies.
 lock:

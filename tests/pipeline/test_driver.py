@@ -68,3 +68,53 @@ def test_it_publishes_state_changes_after_commit(plain_service, no_tasks):
         states.BUILDING]
     service_msgs = streams.since(f"service:{plain_service.name}", service_seq) or []
     assert any(m["data"].get("id") == release.pk for m in service_msgs)
+
+
+def test_it_keeps_the_lease_of_a_step_that_runs_longer_than_the_lease(plain_service, no_tasks,
+                                                                       monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(pipeline, "LEASE_SECONDS", 0.6)
+    monkeypatch.setattr(pipeline, "LEASE_RENEW", 0.15)
+    release = Release.objects.create(service=plain_service, commit_sha=SHA["good"], via="cli",
+                                      state=states.BUILDING, tick=1)
+    seen: dict[str, object] = {}
+
+    def slow_step(r):
+        time.sleep(1.5)  # more than twice the lease
+        seen["after"] = Release.objects.get(pk=r.pk).lease_until
+        return None
+
+    monkeypatch.setattr(pipeline, "step", slow_step)
+    run = threading.Thread(target=pipeline.advance, args=(release.pk, 1))
+    run.start()
+    time.sleep(1.0)  # the first lease has lapsed by now, had it not been renewed
+    assert pipeline.reconcile(stale_after=timedelta(seconds=0))["redriven"] == 0
+    second = threading.Thread(target=pipeline.advance, args=(release.pk, 2))
+    second.start()  # a second run of the chain must not act while the first renews its lease
+    second.join(5)
+    run.join(5)
+    release.refresh_from_db()
+    assert seen["after"] is not None and seen["after"] > timezone.now() - timedelta(seconds=1)
+    assert release.tick == 2 and release.lease_until is None
+
+
+def test_it_redrives_a_release_whose_lease_lapsed_with_its_worker(plain_service, no_tasks):
+    now = timezone.now()
+    killed = Release.objects.create(
+        service=plain_service, commit_sha=SHA["good"], via="cli", state=states.BUILDING, tick=7,
+        heartbeat_at=now - timedelta(seconds=6), lease_until=now - timedelta(seconds=1))
+    assert pipeline.reconcile()["redriven"] == 1  # default stale window: 5 s
+    killed.refresh_from_db()
+    assert killed.tick == 8
+
+
+def test_it_leaves_a_release_alone_while_a_run_holds_its_lease(plain_service, no_tasks):
+    now = timezone.now()
+    busy = Release.objects.create(
+        service=plain_service, commit_sha=SHA["good"], via="cli", state=states.BUILDING, tick=7,
+        heartbeat_at=now - timedelta(minutes=1), lease_until=now + timedelta(seconds=3))
+    assert pipeline.reconcile()["redriven"] == 0
+    busy.refresh_from_db()
+    assert busy.tick == 7
