@@ -93,6 +93,20 @@ def _configured_secrets() -> tuple[str, ...]:
                         reverse=True))
 
 
+class QuietRoutine(logging.Filter):
+    """Drops Celery's INFO lines about the reconciler, which beat runs every couple of seconds
+    (sent, received, succeeded); the reconciler logs a warning itself when it acts."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO or not record.name.startswith("celery"):
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:
+            return True
+        return "dashboard.reconcile" not in text
+
+
 def _secrets() -> tuple[str, ...]:
     try:
         return _configured_secrets()
@@ -143,14 +157,16 @@ def config(log_format: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "config.logs.ContextFilter"}},
+        "filters": {"context": {"()": "config.logs.ContextFilter"},
+                    "routine": {"()": "config.logs.QuietRoutine"}},
         "formatters": {
             "text": {"()": "config.logs.TextFormatter",
                      "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
             "json": {"()": "config.logs.JsonFormatter"},
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": formatter,
-                                 "filters": ["context"], "stream": "ext://sys.stderr"}},
+                                 "filters": ["context", "routine"],
+                                 "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["console"], "level": "INFO"},
         "loggers": {
             "django.db.backends": quiet,

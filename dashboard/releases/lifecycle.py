@@ -40,9 +40,11 @@ def publish_on_commit(names: list[str], type_: str, data: dict[str, Any]) -> Non
 
 
 def enqueue_on_commit(task_name: str, *args: Any, countdown: float = 0) -> None:
-    """Queue a Celery task after commit (the worker must see the committed rows)."""
+    """Queue a Celery task after commit (the worker must see the committed rows). Robust: if
+    the broker is down (a Redis outage) the failure is logged, not raised into a change that
+    already committed; the reconciler re-drives or starts the release once Redis is back."""
     transaction.on_commit(lambda: current_app.send_task(
-        task_name, args=list(args), countdown=max(countdown, 0)))
+        task_name, args=list(args), countdown=max(countdown, 0)), robust=True)
 
 
 def enqueue_step(release_id: int, tick: int, countdown: float = 0) -> None:

@@ -83,3 +83,14 @@ def test_a_process_logs_in_the_format_asked(fmt):
         assert json.loads(lines[-1])["message"] == "hello there"
     else:
         assert lines[-1].endswith("WARNING dashboard.x hello there")
+
+
+def test_it_keeps_the_frequent_reconciler_runs_out_of_the_logs():
+    quiet = logs.QuietRoutine()
+    routine = logging.LogRecord("celery.app.trace", logging.INFO, __file__, 1,
+                                "Task %s[%s] succeeded", ("dashboard.reconcile", "x"), None)
+    other = logging.LogRecord("celery.app.trace", logging.INFO, __file__, 1,
+                              "Task %s[%s] succeeded", ("dashboard.advance_release", "x"), None)
+    failed = logging.LogRecord("celery.app.trace", logging.ERROR, __file__, 1,
+                               "Task %s[%s] raised", ("dashboard.reconcile", "x"), None)
+    assert not quiet.filter(routine) and quiet.filter(other) and quiet.filter(failed)
