@@ -33,6 +33,7 @@ class Result:
     problem: str
     walked: int  # entries hashed by this call
     full_at: object = None  # when the whole chain was last walked, if ever
+    more: bool = False  # newer entries remain unchecked (the walk stopped at its limit)
 
     @property
     def ok(self) -> bool:
@@ -69,7 +70,9 @@ def _record(last: AuditEntry, count: int, full: bool, back: bool = False) -> Non
             pass  # another check created it meanwhile
 
 
-def verify_recent() -> Result:
+def verify_recent(limit: int | None = None) -> Result:
+    """Check what was appended since the verified prefix (at most `limit` entries: a page view
+    stays fast even on a chain nobody verified yet; later views carry on from there)."""
     prefix = AuditVerifiedPrefix.objects.filter(pk=_ROW).first()
     start, prev, count = 0, audit.GENESIS, 0
     if prefix is not None and prefix.entry_id:
@@ -80,12 +83,14 @@ def verify_recent() -> Result:
                           "the last verified entry was changed or removed since it was "
                           "verified", 1, prefix.full_at)
         start, prev, count = prefix.entry_id, prefix.hash, prefix.count
-    rows = AuditEntry.objects.filter(id__gt=start).order_by("id").iterator(2000)
-    walked, bad, problem, last = _walk(rows, prev)
+    newer = AuditEntry.objects.filter(id__gt=start).order_by("id")
+    walked, bad, problem, last = _walk((newer[:limit] if limit else newer).iterator(2000), prev)
     if last is not None:
         _record(last, count + walked, full=False)
+    more = bool(limit and bad is None and walked == limit
+                and AuditEntry.objects.filter(id__gt=last.pk if last else start).exists())
     return Result(count + walked, bad, problem, walked,
-                  prefix.full_at if prefix is not None else None)
+                  prefix.full_at if prefix is not None else None, more)
 
 
 def verify_full() -> Result:

@@ -67,3 +67,13 @@ def test_the_full_walk_records_when_it_last_ran():
     assert full.ok and full.checked == 3
     assert AuditVerifiedPrefix.objects.get().full_at is not None
     assert auditcheck.verify_recent().full_at is not None
+
+
+def test_a_page_view_checks_a_bounded_number_of_entries_and_the_next_carries_on():
+    _append(12)
+    first = auditcheck.verify_recent(limit=5)
+    assert first.ok and first.walked == 5 and first.checked == 5 and first.more
+    second = auditcheck.verify_recent(limit=5)
+    assert second.walked == 5 and second.checked == 10 and second.more
+    third = auditcheck.verify_recent(limit=5)
+    assert third.walked == 2 and third.checked == 12 and not third.more
