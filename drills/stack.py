@@ -224,6 +224,6 @@ class Stack:
 
     def chaos(self, body: dict[str, Any]) -> None:
         token = (self.dir / "control-token")
-        headers = {"Authorization": f"Bearer {token.read_text().strip()}"} if token.exists() else {}
+        headers = {"X-Sandbox-Token": token.read_text().strip()} if token.exists() else {}
         requests.post(f"http://127.0.0.1:{self.kube_port}/sandbox/v1/chaos", json=body,
                       headers=headers, timeout=10).raise_for_status()
