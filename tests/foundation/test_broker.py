@@ -9,7 +9,7 @@ import pytest
 import redis.exceptions
 from kombu import Connection
 
-import config.celery  # noqa: F401  (installs the transport, as every process does)
+import config.celery
 from config import broker
 
 
