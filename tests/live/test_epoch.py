@@ -61,7 +61,8 @@ def test_it_sends_a_connected_viewer_a_fresh_snapshot_when_the_stream_is_reset(l
 
     view = asyncio.run(main())
     fresh = [m for m in view.messages if m["type"] == "snapshot"][1]
-    assert fresh["epoch"] != old_epoch and fresh["seq"] >= 10
+    assert fresh["epoch"] != old_epoch and 1 <= fresh["seq"] <= 10
+    assert view.live()[-1]["seq"] == 11  # gapless from the snapshot on (View checks each step)
     assert all(m["epoch"] == old_epoch for m in view.messages[:view.messages.index(fresh)])
     assert view.live()[-1]["epoch"] == fresh["epoch"]
 
