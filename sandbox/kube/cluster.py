@@ -15,13 +15,14 @@ from .clock import Clock
 from .controllers.deployment import DeploymentController
 from .controllers.endpoints import EndpointsController
 from .controllers.gc import GarbageCollector
+from .controllers.job import JobController
 from .controllers.kubelet import Kubelet
 from .controllers.podsim import NODES
 from .controllers.replicaset import ReplicaSetController
 from .events import Recorder
 from .logs import LogStore
 from .manifests import apply_manifests, manifest_images
-from .resources import DEPLOYMENTS, NAMESPACES, PODS, REPLICASETS, SERVICES
+from .resources import DEPLOYMENTS, JOBS, NAMESPACES, PODS, REPLICASETS, SERVICES
 from .resources import NODES as NODE_TYPE
 from .snapshot import Snapshot
 from .store import Change, Store
@@ -34,7 +35,7 @@ class Controller(Protocol):
     def sync(self) -> float | None:
         """Reconcile everything once; return the clock time it next needs to run, if any."""
 PRELOADED_COMMIT = "0000000000000000000000000000000000000000"
-WAKES = {k.key for k in (DEPLOYMENTS, REPLICASETS, PODS, SERVICES)}
+WAKES = {k.key for k in (DEPLOYMENTS, REPLICASETS, PODS, SERVICES, JOBS)}
 MAX_PASSES = 200  # a pass that still writes after this many is a controller bug; stop looping
 
 
@@ -69,7 +70,7 @@ class Cluster:
         self.kubelet = Kubelet(self)
         self.controllers: list[Controller] = [
             GarbageCollector(self), self.kubelet, ReplicaSetController(self),
-            DeploymentController(self), EndpointsController(self),
+            DeploymentController(self), EndpointsController(self), JobController(self),
         ]
 
     def _on_change(self, change: Change) -> None:

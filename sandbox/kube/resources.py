@@ -49,6 +49,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("status", "scale"), ("all",)
     ),
+    ResourceType("batch", "v1", "jobs", "Job", True, (), ("status",), ("all",)),
     ResourceType("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
     ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                  "SelfSubjectAccessReview", False, verbs=("create",)),
@@ -82,6 +83,7 @@ NAMESPACES = BY_PATH[("", "v1", "namespaces")]
 NODES = BY_PATH[("", "v1", "nodes")]
 SECRETS = BY_PATH[("", "v1", "secrets")]
 NEW_EVENTS = BY_PATH[("events.k8s.io", "v1", "events")]
+JOBS = BY_PATH[("batch", "v1", "jobs")]
 
 
 def storage_key(rt: ResourceType) -> str:

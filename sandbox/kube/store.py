@@ -105,7 +105,7 @@ class Store:
         bucket = self.objects.setdefault(storage_key(rt), {})
         if key in bucket:
             raise errors.already_exists(rt.plural, rt.group, meta["name"])
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())  # a Job's selector names its uid
         meta["creationTimestamp"] = self.clock.stamp()
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind

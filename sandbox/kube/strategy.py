@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import uuid
 import zlib
 from typing import Any
 
 from . import errors
 from .resources import (
     DEPLOYMENTS,
+    JOBS,
     NAMESPACES,
     PODS,
     REPLICASETS,
@@ -92,10 +94,35 @@ def default(rt: ResourceType, obj: Obj) -> None:
     elif rt is PODS and isinstance(spec, dict):
         default_pod_spec(spec)
         obj.setdefault("status", {"phase": "Pending", "qosClass": "Burstable"})
+    elif rt is JOBS and isinstance(spec, dict):
+        for key, value in (("backoffLimit", 6), ("completions", 1), ("parallelism", 1),
+                           ("completionMode", "NonIndexed"), ("suspend", False),
+                           ("manualSelector", False),
+                           ("podReplacementPolicy", "TerminatingOrFailed")):
+            spec.setdefault(key, value)
+        default_template(spec.setdefault("template", {}))
+
+
+def label_job(obj: Obj) -> None:
+    """What kube-apiserver adds to a new Job: its uid, a selector on it, and the labels that
+    let `kubectl logs job/NAME` find the pod."""
+    meta = obj.setdefault("metadata", {})
+    uid = meta["uid"] = str(uuid.uuid4())
+    labels = {"batch.kubernetes.io/controller-uid": uid, "controller-uid": uid,
+              "batch.kubernetes.io/job-name": meta.get("name", ""),
+              "job-name": meta.get("name", "")}
+    spec = obj.setdefault("spec", {})
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    template_meta = spec.setdefault("template", {}).setdefault("metadata", {})
+    template_meta["labels"] = {**(template_meta.get("labels") or {}), **labels}
+    if not meta.get("labels"):
+        meta["labels"] = dict(template_meta["labels"])
 
 
 def validate(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
     name = obj.get("metadata", {}).get("name", "")
+    if rt is JOBS:
+        validate_job(obj, old, name)
     if rt is DEPLOYMENTS:
         spec = obj.get("spec") or {}
         if not (spec.get("selector") or {}).get("matchLabels") and not (
@@ -121,9 +148,30 @@ def validate(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
             )
 
 
+def validate_job(obj: Obj, old: Obj | None, name: str) -> None:
+    spec = obj.get("spec") or {}
+    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    if not pod_spec.get("containers"):
+        raise errors.invalid("Job.batch", name, "spec.template.spec.containers: Required value")
+    if pod_spec.get("restartPolicy") not in ("Never", "OnFailure"):
+        raise errors.invalid(
+            "Job.batch", name, f"spec.template.spec.restartPolicy: Required value: valid "
+            f"values: \"OnFailure\", \"Never\" (got {pod_spec.get('restartPolicy')!r})")
+    for key in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or value < 0
+                                  or (key == "activeDeadlineSeconds" and value == 0)):
+            raise errors.invalid("Job.batch", name, f"spec.{key}: Invalid value: {value!r}")
+    if old is not None and (old.get("spec") or {}).get("template") != spec.get("template"):
+        raise errors.invalid("Job.batch", name, "spec.template: Invalid value: field is "
+                             "immutable")
+
+
 def prepare_create(rt: ResourceType, obj: Obj) -> Obj:
     obj = copy.deepcopy(obj)
     default(rt, obj)
+    if rt is JOBS:
+        label_job(obj)
     validate(rt, obj, None)
     if rt.key in WITH_GENERATION:
         obj["metadata"]["generation"] = 1

@@ -136,6 +136,20 @@ def _ns_row(clock: Clock, ns: Obj) -> list[Any]:
             _age(clock, ns)]
 
 
+def _job_row(clock: Clock, job: Obj) -> list[Any]:
+    st = job.get("status") or {}
+    conds = {c.get("type"): c.get("status") for c in st.get("conditions") or []}
+    status = ("Complete" if conds.get("Complete") == "True" else
+              "Failed" if conds.get("Failed") == "True" else
+              "Suspended" if (job.get("spec") or {}).get("suspend") else "Running")
+    start, end = parse_stamp(st.get("startTime")), parse_stamp(st.get("completionTime"))
+    duration = human_age((end or clock.now()) - start) if start else ""
+    names, images = _containers(job["spec"]["template"]["spec"])
+    return [job["metadata"]["name"], status,
+            f"{st.get('succeeded', 0)}/{job['spec'].get('completions', 1)}", duration,
+            _age(clock, job), names, images, selector_to_string(job["spec"].get("selector"))]
+
+
 def _generic_row(clock: Clock, obj: Obj) -> list[Any]:
     return [obj["metadata"]["name"], _age(clock, obj)]
 
@@ -159,6 +173,12 @@ TABLES: dict[str, tuple[list[Column], Callable[[Clock, Obj], list[Any]]]] = {
          ("Ready", "integer", 0), ("Age", "string", 0), ("Containers", "string", 1),
          ("Images", "string", 1), ("Selector", "string", 1)],
         _rs_row,
+    ),
+    "Job": (
+        [("Name", "string", 0), ("Status", "string", 0), ("Completions", "string", 0),
+         ("Duration", "string", 0), ("Age", "string", 0), ("Containers", "string", 1),
+         ("Images", "string", 1), ("Selector", "string", 1)],
+        _job_row,
     ),
     "Service": (
         [("Name", "string", 0), ("Type", "string", 0), ("Cluster-IP", "string", 0),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..resources import DEPLOYMENTS, PODS, REPLICASETS, ResourceType
+from ..resources import DEPLOYMENTS, JOBS, PODS, REPLICASETS, ResourceType
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
 
-OWNERS: dict[str, ResourceType] = {"Deployment": DEPLOYMENTS, "ReplicaSet": REPLICASETS}
+OWNERS: dict[str, ResourceType] = {"Deployment": DEPLOYMENTS, "ReplicaSet": REPLICASETS,
+                                   "Job": JOBS}
 
 
 class GarbageCollector:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..logs import crash_lines, health_line, startup_lines
 from ..resources import PODS
+from . import jobpod
 from .podsim import NODES, PodSim, backoff, build_status
 
 if TYPE_CHECKING:
@@ -165,6 +166,8 @@ class Kubelet:
             sim.stage = "created"
             self.later(sim, START)
             self.write(pod, sim)
+        elif sim.stage == "job-running":
+            self.exit(pod, sim)
         elif sim.stage == "terminating":
             self.finish_termination(pod, sim)
 
@@ -199,6 +202,9 @@ class Kubelet:
     def start(self, pod: Obj, sim: PodSim) -> None:
         commit = sim.image.commit if sim.image else ""
         uid = pod["metadata"]["uid"]
+        if pod["spec"].get("restartPolicy", "Always") != "Always":
+            self.start_to_completion(pod, sim, commit)
+            return
         for c in self.containers(pod):
             self.event(pod, "Normal", "Started", f"Started container {c['name']}", c["name"])
             self.cluster.logs.write(uid, c["name"], *startup_lines(c.get("image", ""), commit,
@@ -227,6 +233,35 @@ class Kubelet:
             sim.first_probe = self.clock.now() + self.clock.sim(delay)
             sim.next_at = sim.ready_at if (sim.ready_at is not None and not slow) else (
                 sim.first_probe)
+        self.write(pod, sim)
+
+    def start_to_completion(self, pod: Obj, sim: PodSim, commit: str) -> None:
+        """A Job's container: prints, then exits (see jobpod); never restarted."""
+        for c in self.containers(pod):
+            self.event(pod, "Normal", "Started", f"Started container {c['name']}", c["name"])
+            first, _rest, _code = jobpod.output(
+                [*(c.get("command") or []), *(c.get("args") or [])], commit)
+            self.cluster.logs.write(pod["metadata"]["uid"], c["name"], *first)
+        sim.running_since = self.clock.now()
+        sim.waiting = None
+        sim.started_once = True
+        sim.stage = "job-running"
+        self.later(sim, jobpod.RUN_SECONDS)
+        self.write(pod, sim)
+
+    def exit(self, pod: Obj, sim: PodSim) -> None:
+        commit = sim.image.commit if sim.image else ""
+        worst = 0
+        for c in self.containers(pod):
+            _first, rest, code = jobpod.output(
+                [*(c.get("command") or []), *(c.get("args") or [])], commit)
+            self.cluster.logs.write(pod["metadata"]["uid"], c["name"], *rest)
+            self.cluster.logs.close(pod["metadata"]["uid"], c["name"])
+            worst = worst or code
+        sim.exit_code = worst
+        sim.exited_at = self.clock.now()
+        sim.stage = "exited"
+        sim.next_at = None
         self.write(pod, sim)
 
     def probe(self, pod: Obj, sim: PodSim) -> None:

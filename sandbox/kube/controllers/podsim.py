@@ -41,6 +41,8 @@ class PodSim:
     period: float = 10.0
     restarts: int = 0
     last_terminated: tuple[float, float] | None = None
+    exit_code: int | None = None  # a run-to-completion (Job) container that has exited
+    exited_at: float | None = None
 
 
 def _condition(old: Obj, kind: str, value: bool, stamp: str) -> Obj:
@@ -68,6 +70,8 @@ def build_status(pod: Obj, sim: PodSim, clock: Clock, old: Obj) -> Obj:
              _condition(old, "PodScheduled", scheduled, now)]
     if not scheduled:
         return {"phase": "Pending", "qosClass": st["qosClass"]}
+    if sim.exit_code is not None:
+        return finished_status(pod, sim, clock, old, conds)
     st["conditions"] = conds
     st["hostIP"] = f"10.128.0.{sim.node_index + 2}"
     st["hostIPs"] = [{"ip": st["hostIP"]}]
@@ -103,5 +107,37 @@ def build_status(pod: Obj, sim: PodSim, clock: Clock, old: Obj) -> Obj:
         else:
             cs["lastState"] = {}
         statuses.append(cs)
+    st["containerStatuses"] = statuses
+    return st
+
+
+def finished_status(pod: Obj, sim: PodSim, clock: Clock, old: Obj, conds: list[Obj]) -> Obj:
+    """A pod whose containers ran to completion (restartPolicy Never): Succeeded or Failed,
+    each container `terminated` with its exit code, as the kubelet reports a Job's pod."""
+    code = sim.exit_code or 0
+    stamp = clock.stamp(sim.exited_at)
+    for c in conds:
+        if c["type"] in ("Ready", "ContainersReady"):
+            c["reason"] = "PodCompleted"
+    st: Obj = {"phase": "Failed" if code else "Succeeded", "qosClass": old.get("qosClass",
+               "Burstable"), "conditions": conds, "hostIP": f"10.128.0.{sim.node_index + 2}",
+               "startTime": old.get("startTime") or stamp}
+    st["hostIPs"] = [{"ip": st["hostIP"]}]
+    if sim.ip:
+        st["podIP"] = sim.ip
+        st["podIPs"] = [{"ip": sim.ip}]
+    statuses = []
+    for c in pod["spec"].get("containers") or []:
+        cid = hashlib.sha256(f"{pod['metadata']['uid']}{c['name']}".encode()).hexdigest()
+        statuses.append({
+            "name": c["name"], "image": c.get("image", ""), "ready": False, "restartCount": 0,
+            "started": False, "lastState": {},
+            "imageID": f"{sim.image.repository}@{sim.image.digest}" if sim.image else "",
+            "containerID": f"containerd://{cid}",
+            "state": {"terminated": {
+                "exitCode": code, "reason": "Error" if code else "Completed",
+                "startedAt": clock.stamp(sim.running_since), "finishedAt": stamp,
+                "containerID": f"containerd://{cid}"}},
+        })
     st["containerStatuses"] = statuses
     return st
