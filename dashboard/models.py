@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from dashboard import states
 from dashboard.names import gke_cluster_error, image_repository_error
+from dashboard.rollout import predeploy
 from dashboard.rollout.failfast import validate_policy
 
 DEFAULT_HEALTH_PATH = "/health/ready"
@@ -130,6 +131,18 @@ class Service(models.Model):
     # "sightings": N, "seconds": T}}; missing reasons use krane's defaults
     # (dashboard.rollout.failfast).
     failfast_policy = models.JSONField(default=dict, blank=True)
+    # Per deploy target (an environment can carry the same four): the pre-deploy Job
+    # (dashboard.rollout.predeploy) and the step rollout.
+    pre_deploy_command = models.JSONField(
+        default=list, blank=True,
+        help_text='run as a Job before the rollout, e.g. ["python", "manage.py", "migrate", '
+        '"--noinput"]; [] = none')
+    pre_deploy_deadline_seconds = models.PositiveIntegerField(
+        default=600, help_text="the pre-deploy Job's activeDeadlineSeconds")
+    rollout_steps = models.JSONField(
+        default=list, blank=True,
+        help_text="new pods per step before a bake, e.g. [1]: one pod, bake, then the rest")
+    bake_seconds = models.PositiveIntegerField(default=60, help_text="bake after each step")
     paused = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True)
     allowed_groups = models.ManyToManyField(
@@ -157,6 +170,10 @@ class Service(models.Model):
             models.CheckConstraint(
                 condition=Q(verify_successes__gt=0), name="service_verify_successes_positive"
             ),
+            models.CheckConstraint(condition=Q(bake_seconds__gt=0),
+                                   name="service_bake_seconds_positive"),
+            models.CheckConstraint(condition=Q(pre_deploy_deadline_seconds__gt=0),
+                                   name="service_pre_deploy_deadline_positive"),
         ]
 
     def __str__(self) -> str:
@@ -164,10 +181,21 @@ class Service(models.Model):
 
     def clean(self) -> None:
         # A bad policy would otherwise only surface mid-rollout, in the worker.
-        try:
-            validate_policy(self.failfast_policy or {})
-        except ValueError as exc:
-            raise ValidationError({"failfast_policy": str(exc)}) from exc
+        errors: dict[str, str] = {}
+        checks = (("failfast_policy", lambda: validate_policy(self.failfast_policy or {})),
+                  ("pre_deploy_command", lambda: predeploy.check_command(
+                      self.pre_deploy_command)),
+                  ("pre_deploy_deadline_seconds", lambda: predeploy.check_positive_seconds(
+                      self.pre_deploy_deadline_seconds)),
+                  ("rollout_steps", lambda: predeploy.check_steps(self.rollout_steps)),
+                  ("bake_seconds", lambda: predeploy.check_positive_seconds(self.bake_seconds)))
+        for field, check in checks:
+            try:
+                check()
+            except ValueError as exc:
+                errors[field] = str(exc)
+        if errors:
+            raise ValidationError(errors)
 
 
 class ReleaseQuerySet(models.QuerySet["Release"]):
@@ -237,6 +265,11 @@ class Release(models.Model):
     deadline_at = models.DateTimeField(null=True, blank=True)
     last_progress = models.JSONField(default=dict, blank=True)
     sightings = models.JSONField(default=dict, blank=True)
+    # Pre-deploy Job (dashboard.releases.predeploy): its name once created, its output so
+    # far (followed live; kept for the rollback guard), its container's exit code.
+    pre_deploy_job = models.CharField(max_length=63, blank=True)
+    pre_deploy_log = models.TextField(blank=True)
+    pre_deploy_exit_code = models.IntegerField(null=True, blank=True)
     # Timings: when each phase began; `timings` holds seconds spent per finished phase.
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

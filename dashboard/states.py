@@ -8,6 +8,7 @@ from __future__ import annotations
 
 QUEUED = "queued"
 BUILDING = "building"
+MIGRATING = "migrating"  # the pre-deploy Job runs; the Deployment is not touched yet
 DEPLOYING = "deploying"
 VERIFYING = "verifying"
 SUCCEEDED = "succeeded"
@@ -19,21 +20,24 @@ SUPERSEDED = "superseded"
 
 ALL = (
     QUEUED, BUILDING, DEPLOYING, VERIFYING, SUCCEEDED, FAILED,
-    ROLLING_BACK, ROLLED_BACK, CANCELLED, SUPERSEDED,
+    ROLLING_BACK, ROLLED_BACK, CANCELLED, SUPERSEDED, MIGRATING,
 )
 CHOICES = [(s, s.replace("_", " ")) for s in ALL]
 
 # At most one release per Service is in one of these (a partial unique index enforces it).
-ACTIVE = frozenset({BUILDING, DEPLOYING, VERIFYING, ROLLING_BACK})
+ACTIVE = frozenset({BUILDING, MIGRATING, DEPLOYING, VERIFYING, ROLLING_BACK})
 # Queued is pending: waiting for the Service's active release to end.
 PENDING = frozenset({QUEUED})
 TERMINAL = frozenset({SUCCEEDED, FAILED, ROLLED_BACK, CANCELLED, SUPERSEDED})
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     # A deploy starts by building; a rollback (or a deploy of a known image) starts deploying.
-    QUEUED: frozenset({BUILDING, DEPLOYING, CANCELLED, SUPERSEDED}),
+    QUEUED: frozenset({BUILDING, MIGRATING, DEPLOYING, CANCELLED, SUPERSEDED}),
     # Cancelling a build cancels the Cloud Build: the cluster was never touched.
-    BUILDING: frozenset({DEPLOYING, FAILED, CANCELLED}),
+    BUILDING: frozenset({MIGRATING, DEPLOYING, FAILED, CANCELLED}),
+    # The pre-deploy Job: a failure fails before the Deployment is touched (nothing to roll
+    # back); a cancel leaves a running migration to finish (killing it half-way is worse).
+    MIGRATING: frozenset({DEPLOYING, FAILED, CANCELLED}),
     # Cancelling a rollout rolls it back.
     DEPLOYING: frozenset({VERIFYING, FAILED, ROLLING_BACK}),
     VERIFYING: frozenset({SUCCEEDED, FAILED, ROLLING_BACK}),

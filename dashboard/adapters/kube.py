@@ -84,6 +84,7 @@ class KubeAdapter:
         self.api_client = api_client
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
+        self.batch = client.BatchV1Api(api_client)
         self.timeout = timeout
         self.retry_pauses: tuple[float, ...] = (0.1, 0.3)
 
@@ -350,6 +351,32 @@ class KubeAdapter:
         """Clear spec.paused (a null removes it, as kubectl's patch does). Idempotent."""
         out = self._patch(f"resume {ns}/{name}", ns, name, {"spec": {"paused": None}})
         return int(out["metadata"].get("generation", 0))
+
+    # -- Jobs (the pre-deploy step) --------------------------------------------------------
+    def job(self, ns: str, name: str) -> dict[str, Any] | None:
+        """The Job as the API's JSON, or None when there is none of that name."""
+        try:
+            return self._json(f"get job {ns}/{name}", self.batch.read_namespaced_job, name, ns)
+        except AdapterError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_job(self, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create the Job; if one of that name exists (a re-run after a crash, or a retried
+        create whose first answer was lost) return it: the name is the idempotency key."""
+        name = body["metadata"]["name"]
+        try:
+            return self._json(f"create job {ns}/{name}", self.batch.create_namespaced_job, ns,
+                              body)
+        except AdapterError as exc:
+            if exc.status != 409:
+                raise
+        found = self.job(ns, name)
+        if found is None:
+            raise AdapterError(f"Kubernetes job {ns}/{name} exists and vanished; retrying",
+                               retryable=True, api="kube")
+        return found
 
     # -- service proxy ---------------------------------------------------------------------
     def proxy_get(self, ns: str, service: str, port: int | str, path: str) -> tuple[int, str]:

@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = None,
          progress: rollout.Progress | None = None, timeout_seconds: int | None = None,
-         reason: str = "", code: str = "") -> None:
-    """Gather the facts, store the failure summary, fail (and maybe roll back)."""
+         reason: str = "", code: str = "", pod: str = "", container: str = "",
+         exit_code: int | None = None) -> None:
+    """Gather the facts, store the failure summary, fail (and maybe roll back). `pod`,
+    `container`, `exit_code` name what failed when no Fatal does (the pre-deploy Job)."""
     svc = release.service
     logs: dict[str, list[str]] = {}
     if release.patched_at is not None:
@@ -42,6 +44,8 @@ def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = N
         except Exception:
             # The summary is best-effort: failing (and rolling back) must not wait on it.
             log.warning("release %s: could not gather failure facts", release.pk, exc_info=True)
+    elif release.pre_deploy_job:
+        logs[f"job/{release.pre_deploy_job}"] = release.pre_deploy_log.splitlines()
     elif release.build_id:
         chunks = (
             release.events.filter(kind="build.log").order_by("-seq")
@@ -59,4 +63,8 @@ def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = N
         progress=progress, deployment=svc.deployment, timeout_seconds=timeout_seconds,
         reason=reason, code=code,
     )
+    if pod:
+        facts.update(pod=pod, container=container, exit_code=exit_code)
+    if release.pre_deploy_job:
+        facts["pre_deploy_job"] = release.pre_deploy_job
     lifecycle.fail_release(release, facts)

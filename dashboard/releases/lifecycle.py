@@ -194,8 +194,16 @@ def promote_next(service: Service, *, service_locked: bool = False) -> Release |
                .filter(service=service).order_by(order).first())
         if nxt is None:
             return None
-        first_state = states.DEPLOYING if nxt.image else states.BUILDING
+        first_state = rollout_state(nxt) if nxt.image else states.BUILDING
         return transition(nxt, first_state, message=f"started ({nxt.kind})", service_locked=True)
+
+
+def rollout_state(release: Release) -> str:
+    """Where a release with an image goes next: a deploy of a Service with a pre-deploy
+    command runs it first (migrating); a rollback never does (deploying)."""
+    if release.kind == states.KIND_DEPLOY and release.service.pre_deploy_command:
+        return states.MIGRATING
+    return states.DEPLOYING
 
 
 def supersede_older(service: Service, newest: Release) -> None:

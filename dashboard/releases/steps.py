@@ -5,6 +5,7 @@ ended). A step that fails the release calls failing.fail() and returns 0: a roll
 follow at once.
 
     BUILDING      build()       find or start the Cloud Build, follow its log and steps
+    MIGRATING     migrate()     the pre-deploy Job (releases/predeploy.py), before any change
     DEPLOYING     roll_out()    set the image once, judge the rollout like kubectl rollout
                                 status, fail fast on doomed pods (krane's rules)
     VERIFYING     verify()      GET the health path through the API server's service proxy
@@ -29,6 +30,7 @@ from dashboard.adapters.types import BuildInfo, image_ref, status_words
 from dashboard.models import Release
 from dashboard.releases import lifecycle, observe
 from dashboard.releases.failing import fail
+from dashboard.releases.predeploy import migrate
 from dashboard.rollout import CHANGE_CAUSE, container_image
 
 ROLLOUT_POLL = 0.25  # seconds between looks at a rollout in progress
@@ -66,7 +68,8 @@ def build(release: Release) -> float | None:
         if digest:
             image = image_ref(svc.image_repository, digest)
             lifecycle.transition(
-                release, states.DEPLOYING, message=f"reusing the image already built for "
+                release, lifecycle.rollout_state(release),
+                message=f"reusing the image already built for "
                 f"{release.short_sha}: {digest[:19]}", data={"image": image, "reused": True},
                 fields={"image": image, "image_digest": digest},
             )
@@ -92,7 +95,7 @@ def build(release: Release) -> float | None:
                  f"image to {svc.image_repository}")
             return 0  # rolling back, if the Service says so
         image = image_ref(svc.image_repository, digest)
-        lifecycle.transition(release, states.DEPLOYING, message=f"built {image}",
+        lifecycle.transition(release, lifecycle.rollout_state(release), message=f"built {image}",
                             data={"image": image, "build_id": info.id},
                             fields={"image": image, "image_digest": digest})
         return 0
@@ -301,6 +304,7 @@ def roll_back(release: Release) -> float | None:
 # The lifecycle in one table: the step the driver runs for a release in each active state.
 STEPS: dict[str, Callable[[Release], float | None]] = {
     states.BUILDING: build,
+    states.MIGRATING: migrate,
     states.DEPLOYING: roll_out,
     states.VERIFYING: verify,
     states.ROLLING_BACK: roll_back,

@@ -159,6 +159,7 @@ def request_rollback(*, service: Service | str, actor: Any, via: str, reason: st
 
 def cancel_release(*, release: Release | int, actor: Any, via: str, reason: str = "") -> Release:
     """Cancel: queued -> cancelled; building -> cancelled (the Cloud Build is cancelled);
+    migrating -> cancelled (the pre-deploy Job runs to its end);
     deploying/verifying -> rolling back."""
     via = check_via(via)
     rel = release if isinstance(release, Release) else Release.objects.filter(pk=release).first()
@@ -173,7 +174,9 @@ def cancel_release(*, release: Release | int, actor: Any, via: str, reason: str 
         audit.append(actor=actor_name(actor, via), via=via, action="release.cancel",
                      service=rel.service.name, release_id=rel.pk, reason=reason,
                      payload={"state": rel.state})
-        if rel.state in (states.QUEUED, states.BUILDING):
+        if rel.state in (states.QUEUED, states.BUILDING, states.MIGRATING):
+            # A running pre-deploy Job is left to finish: killing a migration half-way is
+            # worse than letting it end; the Deployment was not touched.
             was_building = rel.state == states.BUILDING
             rel = lifecycle.transition(rel, states.CANCELLED, actor=actor, via=via,
                              message=f"cancelled by {actor_name(actor, via)}")

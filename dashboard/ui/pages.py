@@ -14,8 +14,8 @@ from dashboard.ui import live
 
 # Rough share of the whole release each phase stands for (the progress bar on cards/pages).
 PHASE_PROGRESS = {
-    states.QUEUED: 0, states.BUILDING: 10, states.DEPLOYING: 55, states.VERIFYING: 85,
-    states.ROLLING_BACK: 60,
+    states.QUEUED: 0, states.BUILDING: 10, states.MIGRATING: 35, states.DEPLOYING: 55,
+    states.VERIFYING: 85, states.ROLLING_BACK: 60,
 }
 
 

@@ -10,8 +10,17 @@ change is broken.
 
 from __future__ import annotations
 
+import re
+
 RUN_SECONDS = 1.5  # simulated time between the first lines and the exit
 FAILING_PREFIX = "dbfa11"
+
+
+def run_seconds(command: list[str]) -> float:
+    """Simulated seconds between start and exit: RUN_SECONDS, or a `sleep N` in the command
+    (so tests can catch a Job while it runs)."""
+    m = re.search(r"\bsleep\s+(\d+(?:\.\d+)?)", " ".join(command))
+    return float(m.group(1)) if m else RUN_SECONDS
 
 
 def _migration_names(commit: str) -> list[str]:

@@ -237,16 +237,18 @@ class Kubelet:
 
     def start_to_completion(self, pod: Obj, sim: PodSim, commit: str) -> None:
         """A Job's container: prints, then exits (see jobpod); never restarted."""
+        runs = jobpod.RUN_SECONDS
         for c in self.containers(pod):
             self.event(pod, "Normal", "Started", f"Started container {c['name']}", c["name"])
-            first, _rest, _code = jobpod.output(
-                [*(c.get("command") or []), *(c.get("args") or [])], commit)
+            command = [*(c.get("command") or []), *(c.get("args") or [])]
+            first, _rest, _code = jobpod.output(command, commit)
             self.cluster.logs.write(pod["metadata"]["uid"], c["name"], *first)
+            runs = max(runs, jobpod.run_seconds(command))
         sim.running_since = self.clock.now()
         sim.waiting = None
         sim.started_once = True
         sim.stage = "job-running"
-        self.later(sim, jobpod.RUN_SECONDS)
+        self.later(sim, runs)
         self.write(pod, sim)
 
     def exit(self, pod: Obj, sim: PodSim) -> None:
