@@ -48,6 +48,25 @@ class Conflict(ServiceError):
     code = 409
 
 
+class SchemaChanged(Conflict):
+    """A rollback would run an older image against a schema that later releases' pre-deploy
+    Jobs changed. `releases`: [{id, commit, job, output: last lines}], oldest first."""
+
+    field = "acknowledge_schema_change"
+
+    def __init__(self, releases: list[dict[str, Any]]) -> None:
+        named = ", ".join(f"#{r['id']} ({r['commit'][:12] or r['job']})" for r in releases)
+        super().__init__(
+            f"rolling back past schema changes: release {named} ran a pre-deploy Job (its "
+            "migrations stay applied; the older image will run against the newer schema). "
+            "Acknowledge the schema change to roll back anyway.")
+        self.message = self.detail
+        self.releases = releases
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "field": self.field, "schema_changes": self.releases}
+
+
 class Locked(Conflict):
     def __init__(self, owner: str, reason: str, expires_at: datetime | None) -> None:
         until = f" until {expires_at:%Y-%m-%d %H:%M UTC}" if expires_at else ""

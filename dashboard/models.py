@@ -221,6 +221,12 @@ class ReleaseQuerySet(models.QuerySet["Release"]):
         """Rows for list pages: one query with the Service and requester joined."""
         return self.select_related("service", "requested_by").order_by("-id")
 
+    def schema_changes_after(self, release: Release) -> ReleaseQuerySet:
+        """Releases of the same Service after `release` whose pre-deploy Job completed (in any
+        end state: a rollout that failed later leaves the migrations applied)."""
+        return (self.filter(service_id=release.service_id, id__gt=release.pk,
+                            pre_deploy_exit_code=0).exclude(pre_deploy_job="").order_by("id"))
+
     def stale(self, before: Any) -> ReleaseQuerySet:
         """Active releases whose driver has not reported since `before` (for the reconciler)."""
         return self.active().filter(Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True))

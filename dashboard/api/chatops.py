@@ -61,6 +61,19 @@ def status_text(service: Service) -> str:
     return "\n".join(lines)
 
 
+ACK_SCHEMA = "--ack-schema"
+
+
+def schema_warning(exc: Any) -> str:
+    """The rollback was refused: name the releases whose migrations it would go back past."""
+    lines = [f":warning: {exc.detail}"]
+    for r in exc.releases:
+        lines.append(f"• release #{r['id']} (`{r['commit'][:12]}`), Job `{r['job']}`:")
+        lines.extend(f"    {line}" for line in r["output"][-5:])
+    lines.append(f"Run the rollback again with `{ACK_SCHEMA}` to go ahead.")
+    return "\n".join(lines)
+
+
 def execute(cmd: Any, user: Any, key: str = "") -> Outcome:
     """Run a parsed command as `user` (via slack). Errors become the answer text."""
     if not cmd.args:
@@ -91,7 +104,14 @@ def execute(cmd: Any, user: Any, key: str = "") -> Outcome:
                 to = Release.objects.filter(pk=int(cmd.args[1]), service=service).first()
                 if to is None:
                     return Outcome(f"No release #{cmd.args[1]} of *{name}*.")
-            release = services.request_rollback(**common, reason=cmd.rest, to_release=to)
+            words = cmd.rest.split()
+            ack = ACK_SCHEMA in words
+            reason = " ".join(w for w in words if w != ACK_SCHEMA)
+            try:
+                release = services.request_rollback(**common, reason=reason, to_release=to,
+                                                    acknowledge_schema_change=ack)
+            except services.SchemaChanged as exc:
+                return Outcome(schema_warning(exc))
             return Outcome(progress_text(release), release.pk, release.state)
         if cmd.verb == "lock":
             if not permissions.can_lock(user, service):

@@ -80,10 +80,12 @@ def service_error_response(exc: Any) -> Response:
         extra["reason"] = getattr(exc, "reason", "")
         expires = getattr(exc, "expires_at", None)
         extra["expires_at"] = expires.isoformat() if expires else None
+    if kind == "SchemaChanged":
+        extra["schema_changes"] = getattr(exc, "releases", [])
     headers = {"Retry-After": "5"} if status == 503 else None
     code = {"InvalidRequest": "invalid", "NotAllowed": "forbidden", "Locked": "locked",
             "Conflict": "conflict", "NotFound": "not_found",
-            "Unavailable": "unavailable"}.get(kind, "")
+            "Unavailable": "unavailable", "SchemaChanged": "schema_changed"}.get(kind, "")
     return problem(status, detail, code=code, errors=errors, headers=headers, **extra)
 
 

@@ -57,8 +57,9 @@ def _user_name(user: Any) -> str | None:
 def release_payload(release: Any, to_state: str, from_state: str | None = None,
                     seq: int | None = None, at: Any = None) -> dict[str, Any]:
     """Deliveries run in parallel and may arrive out of order: receivers order a release's
-    notifications by `seq` (its timeline position)."""
-    return {
+    notifications by `seq` (its timeline position). A failure carries its code and reason
+    (and, when the release's pre-deploy Job had run, that the schema moved on)."""
+    payload: dict[str, Any] = {
         "event": "release.state",
         "seq": seq,
         "at": at.isoformat() if at is not None else None,
@@ -74,6 +75,12 @@ def release_payload(release: Any, to_state: str, from_state: str | None = None,
             "reason": getattr(release, "reason", ""),
         },
     }
+    summary = getattr(release, "failure_summary", None) or {}
+    if to_state == "failed" and summary:
+        payload["release"]["failure"] = {
+            "code": summary.get("code", ""), "reason": summary.get("reason", ""),
+            "schema_moved_on": bool(summary.get("schema_moved_on"))}
+    return payload
 
 
 def _targets(service: str, event: str) -> list[int]:

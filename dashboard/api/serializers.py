@@ -54,11 +54,24 @@ class ReasonSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean: not "true", not 1."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class RollbackSerializer(ReasonSerializer):
     to_release = StrictIntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=2**53,
         help_text="the earlier succeeded release of this service to go back to (one that "
         "is not: 422); default: the previous one")
+    acknowledge_schema_change = StrictBooleanField(
+        required=False, default=False,
+        help_text="roll back even past releases whose pre-deploy Job changed the schema "
+        "(without it such a rollback answers 409 naming them)")
 
 
 class RevisionRollbackSerializer(ReasonSerializer):
@@ -132,7 +145,8 @@ class ReleaseDetailSerializer(ReleaseSerializer):
     class Meta(ReleaseSerializer.Meta):
         fields = [*ReleaseSerializer.Meta.fields, "image_digest", "build_id", "image_before",
                   "revision_before", "revision_after", "timings", "failure_summary",
-                  "force_reason", "superseded_by", "timeline"]
+                  "force_reason", "superseded_by", "pre_deploy_job", "pre_deploy_exit_code",
+                  "pre_deploy_log", "timeline"]
         read_only_fields = fields
 
 

@@ -43,7 +43,8 @@ HELP = "\n".join([
     "*Deploy dashboard commands*",
     "`deploy <service> <sha|ref> [reason]` start a release",
     "`status <service>` what is deployed, running, locked",
-    "`rollback <service> [release id]` roll back to the previous (or a named) release",
+    "`rollback <service> [release id] [--ack-schema]` roll back to the previous (or a named) "
+    "release; `--ack-schema` goes back past releases that ran migrations",
     "`lock <service> <reason>` block deploys; `unlock <service>` lift the lock",
     "`help` this text",
 ])

@@ -182,7 +182,9 @@ class ReleaseRollback(ApiView):
         try:
             rollback = services.request_rollback(service=release.service, actor=request.user,
                                                  via=_via(request), reason=data["reason"],
-                                                 to_release=target)
+                                                 to_release=target,
+                                                 acknowledge_schema_change=data[
+                                                     "acknowledge_schema_change"])
         except services.InvalidRequest as exc:
             if exc.field != "to_release":
                 raise

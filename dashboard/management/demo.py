@@ -27,6 +27,10 @@ def _cluster_fields() -> dict[str, Any]:
             "in_cluster": False}
 
 
+# The license API's schema changes run before its new pods start (the pre-deploy Job).
+MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
+
+
 @transaction.atomic
 def seed_demo_service() -> Service:
     """Get or create Cluster "sandbox" and Service "license-api" (idempotent)."""
@@ -39,7 +43,7 @@ def seed_demo_service() -> Service:
         for key in changed:
             setattr(cluster, key, fields[key])
         cluster.save(update_fields=changed)
-    service, _ = Service.objects.get_or_create(
+    service, created = Service.objects.get_or_create(
         name="license-api",
         defaults={
             "cluster": cluster,
@@ -57,9 +61,14 @@ def seed_demo_service() -> Service:
             "health_path": "/health/ready",
             "rollout_timeout_seconds": 300,
             "auto_rollback": True,
+            "pre_deploy_command": MIGRATE,
         },
     )
     if service.image_repository == OLD_IMAGE_REPOSITORY:
         service.image_repository = IMAGE_REPOSITORY
         service.save(update_fields=["image_repository"])
+    if not created and not service.pre_deploy_command:
+        # A database seeded before pre-deploy Jobs existed: the demo runs its migrations.
+        service.pre_deploy_command = MIGRATE
+        service.save(update_fields=["pre_deploy_command"])
     return service

@@ -67,4 +67,9 @@ def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = N
         facts.update(pod=pod, container=container, exit_code=exit_code)
     if release.pre_deploy_job:
         facts["pre_deploy_job"] = release.pre_deploy_job
+    if release.pre_deploy_exit_code == 0 and release.patched_at is not None:
+        # The Job ran its migrations before the rollout failed: undoing the Deployment does
+        # not undo them, and whoever reads the card must know.
+        facts["schema_moved_on"] = {"job": release.pre_deploy_job,
+                                    "output": release.pre_deploy_log.splitlines()[-10:]}
     lifecycle.fail_release(release, facts)

@@ -12,6 +12,7 @@ from dashboard.errors import (
     Locked,
     NotAllowed,
     NotFound,
+    SchemaChanged,
     ServiceError,
     Unavailable,
 )
@@ -21,6 +22,8 @@ from dashboard.services.releases import (
     cancel_release,
     request_release,
     request_rollback,
+    rollback_target,
+    schema_changes,
     validate_image,
 )
 from dashboard.services.revisions import (
@@ -37,6 +40,7 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "Revision",
+    "SchemaChanged",
     "ServiceError",
     "Unavailable",
     "cancel_release",
@@ -48,6 +52,8 @@ __all__ = [
     "request_rollback_to_revision",
     "resume_service",
     "revisions",
+    "rollback_target",
+    "schema_changes",
     "service_pods",
     "templates",
     "unlock_service",

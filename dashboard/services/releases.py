@@ -9,7 +9,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from dashboard import audit, permissions, refs, states, streams
-from dashboard.errors import Conflict, InvalidRequest, Locked, NotFound, Unavailable
+from dashboard.errors import (
+    Conflict,
+    InvalidRequest,
+    Locked,
+    NotFound,
+    SchemaChanged,
+    Unavailable,
+)
 from dashboard.models import Lock, Release, Service
 from dashboard.releases import lifecycle
 from dashboard.services.common import actor_name, check_via, get_service, require
@@ -130,31 +137,68 @@ def request_release(*, service: Service | str, commit: str, ref: str = "", actor
         raise Conflict(f"could not queue the release: {exc}") from exc
 
 
-def request_rollback(*, service: Service | str, actor: Any, via: str, reason: str = "",
-                     to_release: Release | int | None = None,
-                     force_reason: str | None = None) -> Release:
-    """Queue a release of kind rollback that redeploys an earlier succeeded release's image
-    (default: the one before the latest succeeded release). No build."""
-    via = check_via(via)
+SCHEMA_OUTPUT_LINES = 10
+
+
+def schema_changes(target: Release) -> list[dict[str, Any]]:
+    """What rolling back to `target` would go back past: the later releases whose pre-deploy
+    Job ran, with the last lines it printed."""
+    return [{"id": r.pk, "commit": r.commit_sha, "job": r.pre_deploy_job,
+             "output": r.pre_deploy_log.splitlines()[-SCHEMA_OUTPUT_LINES:]}
+            for r in Release.objects.schema_changes_after(target)]
+
+
+def rollback_target(service: Service | str, to_release: Release | int | None = None
+                    ) -> Release:
+    """The succeeded release a rollback would redeploy (default: the one before the latest
+    succeeded release); InvalidRequest when there is none."""
     svc = get_service(service)
-    require(permissions.can_rollback, actor, via, svc, "roll back")
     done = Release.objects.succeeded().for_service(svc).exclude(image="").order_by("-id")
     if to_release is None:
         target = done[1:2].first() if done.exists() else None
         if target is None:
             raise InvalidRequest("to_release", "no earlier succeeded release to roll back to")
-    else:
-        pk = to_release.pk if isinstance(to_release, Release) else to_release
-        target = done.filter(pk=pk).first()
-        if target is None:
-            raise InvalidRequest("to_release", f"release {pk} of {svc.name} did not succeed "
-                                 "with an image, so it cannot be rolled back to")
-    return _create(
-        svc, actor=actor, via=via, reason=reason, force_reason=force_reason,
-        idempotency_key=None, action="release.rollback", kind=states.KIND_ROLLBACK,
-        commit_sha=target.commit_sha, ref=target.ref, image=target.image,
-        image_digest=target.image_digest, rollback_of=target,
-    )
+        return target
+    pk = to_release.pk if isinstance(to_release, Release) else to_release
+    target = done.filter(pk=pk).first()
+    if target is None:
+        raise InvalidRequest("to_release", f"release {pk} of {svc.name} did not succeed "
+                             "with an image, so it cannot be rolled back to")
+    return target
+
+
+def request_rollback(*, service: Service | str, actor: Any, via: str, reason: str = "",
+                     to_release: Release | int | None = None,
+                     force_reason: str | None = None,
+                     acknowledge_schema_change: bool = False) -> Release:
+    """Queue a release of kind rollback that redeploys an earlier succeeded release's image
+    (default: the one before the latest succeeded release). No build, no pre-deploy Job.
+    Going back past releases whose pre-deploy Job ran raises SchemaChanged unless
+    `acknowledge_schema_change`; acknowledged, it is written to the timeline and audit."""
+    via = check_via(via)
+    svc = get_service(service)
+    require(permissions.can_rollback, actor, via, svc, "roll back")
+    target = rollback_target(svc, to_release)
+    changes = schema_changes(target)
+    if changes and not acknowledge_schema_change:
+        raise SchemaChanged(changes)
+    with transaction.atomic():
+        release = _create(
+            svc, actor=actor, via=via, reason=reason, force_reason=force_reason,
+            idempotency_key=None, action="release.rollback", kind=states.KIND_ROLLBACK,
+            commit_sha=target.commit_sha, ref=target.ref, image=target.image,
+            image_digest=target.image_digest, rollback_of=target,
+        )
+        if changes:
+            ids = ", ".join(f"#{c['id']}" for c in changes)
+            text = (f"rolling back past the schema changes of release {ids}, acknowledged by "
+                    f"{actor_name(actor, via)}")
+            lifecycle.record_event(release, "schema", text, {"schema_changes": changes})
+            audit.append(actor=actor_name(actor, via), via=via,
+                         action="release.rollback.schema_acknowledged", service=svc.name,
+                         release_id=release.pk, reason=reason,
+                         payload={"schema_changes": [c["id"] for c in changes]})
+    return release
 
 
 def cancel_release(*, release: Release | int, actor: Any, via: str, reason: str = "") -> Release:

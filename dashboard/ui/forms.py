@@ -86,6 +86,11 @@ class RollbackForm(ReasonForm):
     )
     # Set by the Service page's "roll back to this revision" links: wins over to_release.
     revision = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    acknowledge_schema_change = forms.BooleanField(
+        label="Roll back past schema changes", required=False,
+        help_text="Needed when a later release ran a pre-deploy Job (migrations): the older "
+        "image will run against the newer schema.",
+    )
 
     def __init__(self, *args: Any, choices: list[tuple[Any, str]] | None = None,
                  **kwargs: Any) -> None:

@@ -215,6 +215,12 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
     form: ReasonForm = (RollbackForm(request.POST or None, choices=choices, initial=initial)
                         if action == "rollback" else ReasonForm(request.POST or None))
     status = 200
+    schema: list[dict[str, Any]] = []
+    if action == "rollback" and request.method == "GET":
+        try:
+            schema = services.schema_changes(services.rollback_target(service))
+        except services.ServiceError:
+            schema = []  # no target: the POST says why
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"]
         try:
@@ -223,6 +229,7 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
             if exc.code == 403:
                 raise PermissionDenied(exc.detail) from exc
             messages.error(request, exc.detail)
+            schema = getattr(exc, "releases", [])
             status = exc.code
         else:
             messages.success(request, f"{verb} {service.name}: done.")
@@ -236,6 +243,7 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
                  status=status,
                  form=form, service=service, action=action, verb=verb, release=release,
                  revision=form["revision"].value() if action == "rollback" else None,
+                 schema_changes=schema,
                  next=request.GET.get("next", request.POST.get("next", "")))
 
 
@@ -252,7 +260,9 @@ def _act(action: str, request: HttpRequest, service: Service, release: Release |
         if data.get("to_release"):
             target = get_object_or_404(Release.objects.for_service(service),
                                        pk=data["to_release"])
-        return services.request_rollback(service=service, to_release=target, **kw)
+        return services.request_rollback(
+            service=service, to_release=target,
+            acknowledge_schema_change=bool(data.get("acknowledge_schema_change")), **kw)
     if action == "pause":
         return services.pause_service(service=service, **kw)
     return services.resume_service(service=service, **kw)

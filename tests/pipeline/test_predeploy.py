@@ -126,3 +126,16 @@ def test_it_refuses_bad_settings_naming_the_field(plain_service, field, value):
     with pytest.raises(ValidationError) as err:
         plain_service.full_clean()
     assert field in err.value.message_dict
+
+
+def test_an_auto_rollback_after_a_migration_says_the_schema_moved_on(
+        service, worker, settle, fresh_sandbox):
+    service.pre_deploy_command = MIGRATE
+    service.save()
+    release = services.request_release(service=service, commit=SHA["dead"], actor=None,
+                                       via="cli")
+    release = settle(release, [states.ROLLED_BACK, states.FAILED], timeout=120)
+    assert release.state == states.ROLLED_BACK
+    moved = release.failure_summary["schema_moved_on"]
+    assert moved["job"] == release.pre_deploy_job
+    assert any("Applying licenses." in line for line in moved["output"])
