@@ -276,6 +276,11 @@ class Release(models.Model):
     pre_deploy_job = models.CharField(max_length=63, blank=True)
     pre_deploy_log = models.TextField(blank=True)
     pre_deploy_exit_code = models.IntegerField(null=True, blank=True)
+    # Step rollout (dashboard.releases.stepped): where the release is in the Service's steps
+    # ({index, pods, phase, bake_until, restarts}), written by the driver; a person's
+    # "Continue now" is its own column so the driver's writes never lose it.
+    rollout_step = models.JSONField(default=dict, blank=True)
+    step_continue_at = models.DateTimeField(null=True, blank=True)
     # Timings: when each phase began; `timings` holds seconds spent per finished phase.
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -387,7 +387,16 @@ class KubeAdapter:
         service or the proxy said no: verification just counts it as not healthy).
         Raises AdapterError for 401/403 (misconfigured access, not retryable) and for
         connection errors/timeouts (retryable)."""
-        resource = f"/api/v1/namespaces/{ns}/services/{service}:{port}/proxy/{path.lstrip('/')}"
+        return self._proxy_get(
+            f"/api/v1/namespaces/{ns}/services/{service}:{port}/proxy/{path.lstrip('/')}")
+
+    def pod_proxy_get(self, ns: str, pod: str, port: int | str, path: str) -> tuple[int, str]:
+        """GET one pod's own endpoint through the API server's pod proxy
+        (/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy/{path}); answers as proxy_get."""
+        return self._proxy_get(
+            f"/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy/{path.lstrip('/')}")
+
+    def _proxy_get(self, resource: str) -> tuple[int, str]:
         try:
             resp = self.api_client.call_api(
                 resource, "GET",

@@ -113,6 +113,16 @@ def execute(cmd: Any, user: Any, key: str = "") -> Outcome:
             except services.SchemaChanged as exc:
                 return Outcome(schema_warning(exc))
             return Outcome(progress_text(release), release.pk, release.state)
+        if cmd.verb == "continue":
+            if not permissions.can_deploy(user, service):
+                return Outcome(f"You may not continue releases of *{name}*.")
+            active = Release.objects.active().filter(service=service).first()
+            if active is None:
+                return Outcome(f"*{name}* has no release rolling out.")
+            release = services.continue_step(release=active, actor=user, via="slack",
+                                             reason=cmd.rest)
+            return Outcome(f":fast_forward: {_describe(release)}: bake ended early; the rest "
+                           "rolls out now.", release.pk, release.state)
         if cmd.verb == "lock":
             if not permissions.can_lock(user, service):
                 return Outcome(f"You may not lock *{name}*.")

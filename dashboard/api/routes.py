@@ -9,6 +9,8 @@ api_patterns = [
     path("releases/", views.ReleaseList.as_view(), name="release-list"),
     path("releases/<int:pk>/", views.ReleaseDetail.as_view(), name="release-detail"),
     path("releases/<int:pk>/cancel/", views.ReleaseCancel.as_view(), name="release-cancel"),
+    path("releases/<int:pk>/continue/", views.ReleaseContinue.as_view(),
+         name="release-continue"),
     path("releases/<int:pk>/rollback/", views.ReleaseRollback.as_view(),
          name="release-rollback"),
     path("services/", views.ServiceList.as_view(), name="service-list"),

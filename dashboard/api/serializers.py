@@ -146,7 +146,7 @@ class ReleaseDetailSerializer(ReleaseSerializer):
         fields = [*ReleaseSerializer.Meta.fields, "image_digest", "build_id", "image_before",
                   "revision_before", "revision_after", "timings", "failure_summary",
                   "force_reason", "superseded_by", "pre_deploy_job", "pre_deploy_exit_code",
-                  "pre_deploy_log", "timeline"]
+                  "pre_deploy_log", "rollout_step", "timeline"]
         read_only_fields = fields
 
 

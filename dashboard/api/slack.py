@@ -37,7 +37,7 @@ TIMEOUT = (3.05, 10)
 FOLLOW_INTERVAL = 2.0  # seconds between checks of a release being followed
 FOLLOW_FOR = 30 * 60  # Slack accepts response_url posts for 30 minutes...
 MAX_POSTS = 5  # ...and at most five of them
-VERBS = ("deploy", "status", "rollback", "lock", "unlock", "help")
+VERBS = ("deploy", "status", "rollback", "lock", "unlock", "continue", "help")
 
 HELP = "\n".join([
     "*Deploy dashboard commands*",
@@ -46,6 +46,8 @@ HELP = "\n".join([
     "`rollback <service> [release id] [--ack-schema]` roll back to the previous (or a named) "
     "release; `--ack-schema` goes back past releases that ran migrations",
     "`lock <service> <reason>` block deploys; `unlock <service>` lift the lock",
+    "`continue <service>` end the bake of the running release's rollout step now "
+    "(`rollback <service>` or cancelling it rolls the step back)",
     "`help` this text",
 ])
 
@@ -70,11 +72,13 @@ def parse(command: str, text: str) -> Command:
         return Command("help", error=f"Unknown command: {text or command}")
     if verb == "help":
         return Command("help")
-    arity = {"deploy": 2, "status": 1, "rollback": 1, "lock": 1, "unlock": 1}[verb]
+    arity = {"deploy": 2, "status": 1, "rollback": 1, "lock": 1, "unlock": 1,
+             "continue": 1}[verb]
     if len(words) < arity:
         usage = {"deploy": "deploy <service> <sha|ref> [reason]", "status": "status <service>",
                  "rollback": "rollback <service> [release id]",
-                 "lock": "lock <service> <reason>", "unlock": "unlock <service>"}[verb]
+                 "lock": "lock <service> <reason>", "unlock": "unlock <service>",
+                 "continue": "continue <service>"}[verb]
         return Command(verb, error=f"Usage: `{usage}`")
     if verb == "rollback":
         args = words[:2] if len(words) > 1 and words[1].lstrip("#").isdigit() else words[:1]
@@ -137,7 +141,8 @@ def commands(request: HttpRequest) -> HttpResponse:
     transaction.on_commit(lambda: run_command.delay(payload))
     acks = {"deploy": "Deploy of *{0}* at `{1}` requested; progress follows here.",
             "status": "Looking up *{0}*…", "rollback": "Rollback of *{0}* requested; "
-            "progress follows here.", "lock": "Locking *{0}*…", "unlock": "Unlocking *{0}*…"}
+            "progress follows here.", "lock": "Locking *{0}*…", "unlock": "Unlocking *{0}*…",
+            "continue": "Continuing the rollout step of *{0}*…"}
     return ephemeral(acks[cmd.verb].format(*cmd.args, ""))
 
 

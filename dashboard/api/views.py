@@ -159,6 +159,24 @@ class ReleaseCancel(ApiView):
         return Response(s.ReleaseSerializer(release).data)
 
 
+class ReleaseContinue(ApiView):
+    """"Continue now": end the bake of the release's current rollout step early (409 when
+    no step is baking). Rolling the step back instead is `cancel/`."""
+
+    required_scope = "deploy"
+
+    @extend_schema(request=s.ReasonSerializer, parameters=[IDEMPOTENCY],
+                   responses={200: s.ReleaseSerializer, **ERRORS})
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        data = _validated(s.ReasonSerializer, request)
+        release = get_object_or_404(_visible_releases(request), pk=pk)
+        check_service(request, release.service, "deploy")
+        release = services.continue_step(release=release, actor=request.user,
+                                         via=_via(request), reason=data["reason"])
+        return Response(s.ReleaseSerializer(release).data)
+
+
 class ReleaseRollback(ApiView):
     """Roll the release's service back: to `to_release` if given, else to the release before
     the current one (services.request_rollback decides)."""

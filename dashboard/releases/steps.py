@@ -6,8 +6,9 @@ follow at once.
 
     BUILDING      build()       find or start the Cloud Build, follow its log and steps
     MIGRATING     migrate()     the pre-deploy Job (releases/predeploy.py), before any change
-    DEPLOYING     roll_out()    set the image once, judge the rollout like kubectl rollout
-                                status, fail fast on doomed pods (krane's rules)
+    DEPLOYING     roll_out()    set the image once, take the Service's steps (stepped.py:
+                                pause, verify the new pods, bake, resume), judge the rollout
+                                like kubectl rollout status, fail fast on doomed pods (krane)
     VERIFYING     verify()      GET the health path through the API server's service proxy
     ROLLING_BACK  roll_back()   `kubectl rollout undo` to the revision that was serving
 
@@ -28,7 +29,7 @@ from dashboard.adapters import clients
 from dashboard.adapters.errors import AdapterError
 from dashboard.adapters.types import BuildInfo, image_ref, status_words
 from dashboard.models import Release
-from dashboard.releases import lifecycle, observe
+from dashboard.releases import lifecycle, observe, stepped
 from dashboard.releases.failing import fail
 from dashboard.releases.predeploy import migrate
 from dashboard.rollout import CHANGE_CAUSE, container_image
@@ -190,7 +191,8 @@ def roll_out(release: Release) -> float | None:
     pods, events = _observe(release, kube, dep, rs, release.patched_at)
     prog = rollout.progress(dep, rs)
     report_progress(release, prog)
-    if prog.done:
+    stepping = stepped.active(release)
+    if prog.done and not stepping:
         lifecycle.transition(release, states.VERIFYING, message=prog.message.strip(),
                             fields={"revision_after": prog.revision})
         return 0
@@ -207,6 +209,10 @@ def roll_out(release: Release) -> float | None:
         if fatal:
             fail(release, fatal=fatal, pods=pods, events=events, progress=prog)
             return 0  # rolling back, if the Service says so
+    if stepping:
+        delay = stepped.step(release, kube, dep, rs, prog)
+        if delay is not None:
+            return delay
     if release.deadline_at and now > release.deadline_at and not svc.paused:
         fail(release, progress=prog, timeout_seconds=svc.rollout_timeout_seconds)
         return 0  # rolling back, if the Service says so

@@ -20,10 +20,12 @@ from dashboard.services.controls import lock_service, pause_service, resume_serv
 from dashboard.services.podlogs import open_log, service_pods
 from dashboard.services.releases import (
     cancel_release,
+    continue_step,
     request_release,
     request_rollback,
     rollback_target,
     schema_changes,
+    step_view,
     validate_image,
 )
 from dashboard.services.revisions import (
@@ -44,6 +46,7 @@ __all__ = [
     "ServiceError",
     "Unavailable",
     "cancel_release",
+    "continue_step",
     "lock_service",
     "open_log",
     "pause_service",
@@ -55,6 +58,7 @@ __all__ = [
     "rollback_target",
     "schema_changes",
     "service_pods",
+    "step_view",
     "templates",
     "unlock_service",
     "validate_image",

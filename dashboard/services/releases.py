@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from dashboard import audit, permissions, refs, states, streams
 from dashboard.errors import (
@@ -18,7 +19,7 @@ from dashboard.errors import (
     Unavailable,
 )
 from dashboard.models import Lock, Release, Service
-from dashboard.releases import lifecycle
+from dashboard.releases import lifecycle, stepped
 from dashboard.services.common import actor_name, check_via, get_service, require
 
 # --- helpers -------------------------------------------------------------------------------
@@ -231,3 +232,34 @@ def cancel_release(*, release: Release | int, actor: Any, via: str, reason: str 
             return lifecycle.transition(rel, states.ROLLING_BACK, actor=actor, via=via,
                               message=f"cancelled by {actor_name(actor, via)}: rolling back")
     raise Conflict(f"release {rel.pk} is {rel.state}; there is nothing to cancel")
+
+
+def continue_step(*, release: Release | int, actor: Any, via: str, reason: str = "") -> Release:
+    """"Continue now": end the bake of the release's current rollout step early (the driver
+    resumes the Deployment at its next look). Only while a step bakes."""
+    via = check_via(via)
+    rel = release if isinstance(release, Release) else Release.objects.filter(pk=release).first()
+    if rel is None:
+        raise NotFound(f"no release {release}")
+    rel.refresh_from_db()
+    require(permissions.can_deploy, actor, via, rel.service, "continue releases of")
+    with transaction.atomic():
+        lifecycle.lock_service_row(rel.service_id)
+        rel.refresh_from_db()
+        if rel.state != states.DEPLOYING or (rel.rollout_step or {}).get("phase") != "baking":
+            raise Conflict(f"release {rel.pk} is not baking a rollout step; there is nothing "
+                           "to continue")
+        lifecycle.save(rel, step_continue_at=timezone.now())
+        who = actor_name(actor, via)
+        lifecycle.record_event(rel, "step", f"continue now, by {who}", {"reason": reason},
+                               publish_type="rollout.step")
+        audit.append(actor=who, via=via, action="release.continue", service=rel.service.name,
+                     release_id=rel.pk, reason=reason,
+                     payload={"step": (rel.rollout_step or {}).get("index", 0) + 1})
+        lifecycle.enqueue_step(rel.pk, rel.tick)  # look now, not at the next poll
+    return rel
+
+
+def step_view(release: Release) -> dict[str, Any]:
+    """The release's rollout step for pages: number, phase, bake seconds left."""
+    return stepped.view(release)

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from dashboard import auditcheck, permissions, refs, states
+from dashboard import auditcheck, permissions, refs, services, states
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.ui import facts, live, pages
 from dashboard.ui import metrics as metrics_mod
@@ -47,6 +47,7 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
     unfinished = release.state in states.ACTIVE or release.state in states.PENDING
     steps = facts.step_rows(release.build_steps or [])
     done_steps = sum(1 for s in steps if s["done"])
+    step = services.step_view(release)
     return {
         "release": release,
         "service": service,
@@ -65,6 +66,8 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "failure": facts.failure(release.failure_summary),
         "unfinished": unfinished,
         "show_cancel": unfinished and perms["can_deploy"],
+        "rollout_step": step,
+        "show_continue": bool(step) and step.get("phase") == "baking" and perms["can_deploy"],
         "show_pause": release.state in states.ACTIVE and perms["can_pause"] and not service.paused,
         "show_resume": perms["can_pause"] and service.paused,
         "show_rollback": perms["can_rollback"] and release.state in states.TERMINAL,

@@ -189,6 +189,7 @@ ACTIONS = {
     "rollback": ("Roll back", permissions.can_rollback),
     "pause": ("Pause rollout of", permissions.can_pause),
     "resume": ("Resume rollout of", permissions.can_pause),
+    "continue": ("Continue the rollout step of", permissions.can_deploy),
 }
 
 
@@ -203,12 +204,12 @@ def service_action(request: HttpRequest, name: str, action: str) -> HttpResponse
     verb, check = ACTIONS[action]
     _require(check(request.user, service))
     release = None
-    if action == "cancel":
+    if action in ("cancel", "continue"):
         rid = request.POST.get("release") or request.GET.get("release")
         qs = Release.objects.for_service(service).unfinished()
         release = qs.filter(pk=rid).first() if rid and rid.isdigit() else qs.order_by("-id").first()
         if release is None:
-            messages.info(request, "Nothing to cancel: no unfinished release.")
+            messages.info(request, f"Nothing to {action}: no unfinished release.")
             return redirect("admin:index")
     choices = pages.rollback_choices(service) if action == "rollback" else None
     initial = {"revision": request.GET.get("revision")} if action == "rollback" else {}
@@ -255,6 +256,8 @@ def _act(action: str, request: HttpRequest, service: Service, release: Release |
     if action == "rollback" and data.get("revision"):
         return services.request_rollback_to_revision(service=service, revision=data["revision"],
                                                      **kw)
+    if action == "continue" and release is not None:
+        return services.continue_step(release=release, **kw)
     if action == "rollback":
         target = None
         if data.get("to_release"):

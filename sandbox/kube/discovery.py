@@ -78,7 +78,8 @@ def resource_list(group_name: str, version: str) -> Obj | None:
             if sub == "log":
                 verbs = ["get"]
             if sub == "proxy":
-                kind, verbs = "ServiceProxyOptions", ["create", "delete", "get", "patch", "update"]
+                kind = "PodProxyOptions" if r.kind == "Pod" else "ServiceProxyOptions"
+                verbs = ["create", "delete", "get", "patch", "update"]
             resources.append({"name": f"{r.plural}/{sub}", "singularName": "",
                               "namespaced": r.namespaced, "kind": kind, "verbs": verbs})
     gv = f"{group_name}/{version}" if group_name else version

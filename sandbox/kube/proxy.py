@@ -75,6 +75,32 @@ async def serve_proxy(
     return _json({"detail": "Not found."}, 404)
 
 
+async def serve_pod_proxy(
+    request: web.Request, cluster: Cluster, ns: str | None, name: str, path: str
+) -> web.Response:
+    """pods/{name}[:port]/proxy/{path}: that one pod's own answer, as the app in it would
+    give it (ready only when the pod is Ready; nothing when its container is not running)."""
+    pod_name, _port = _split_name(name)
+    pod = cluster.store.get(PODS, ns, pod_name)
+    if pod is None:
+        raise errors.not_found("pods", "", pod_name)
+    st = pod.get("status") or {}
+    running = any("running" in (cs.get("state") or {}) for cs in st.get("containerStatuses") or [])
+    if not running or pod["metadata"].get("deletionTimestamp"):
+        raise errors.ApiError(
+            503, "ServiceUnavailable",
+            f"error trying to reach service: dial tcp {st.get('podIP', '')}:8000: connect: "
+            "connection refused")
+    path = "/" + path.lstrip("/")
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in st.get("conditions") or [])
+    if path.rstrip("/") == "/health/ready":
+        return _json({"status": "ready", "database": "connected", "redis": "connected"}
+                     if ready else not_ready_body(), 200 if ready else 503)
+    if path.rstrip("/") == "/health/live":
+        return _json({"status": "alive"}, 200)
+    return _json({"detail": "Not found."}, 404)
+
+
 def not_ready_body() -> Obj:
     return {"status": "not_ready", "database": "connected", "redis": "connected"}
 

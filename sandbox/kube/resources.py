@@ -36,7 +36,7 @@ class ResourceType:
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("status",)),
     ResourceType("", "v1", "nodes", "Node", False, ("no",), ("status",)),
-    ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log"), ("all",)),
+    ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log", "proxy"), ("all",)),
     ResourceType("", "v1", "services", "Service", True, ("svc",), ("status", "proxy"), ("all",)),
     ResourceType("", "v1", "endpoints", "Endpoints", True, ("ep",)),
     ResourceType("", "v1", "events", "Event", True, ("ev",)),

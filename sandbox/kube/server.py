@@ -14,7 +14,7 @@ from . import discovery, errors, openapi, protobuf
 from .api import SCALABLE, view
 from .control import CLUSTER, add_control_routes
 from .patch import APPLY, SMP
-from .proxy import serve_proxy
+from .proxy import serve_pod_proxy, serve_proxy
 from .resources import BY_PATH, GROUPS, PODS, SERVICES, ResourceType
 from .streams import serve_log, serve_watch, truthy
 from .tables import to_table, wants_table
@@ -168,6 +168,8 @@ async def resource(request: web.Request) -> web.StreamResponse:
         return await serve_log(request, cluster, api.get(rt, ns, name))
     if rt is SERVICES and sub == "proxy" and name:
         return await serve_proxy(request, cluster, ns, name, target.rest)
+    if rt is PODS and sub == "proxy" and name:
+        return await serve_pod_proxy(request, cluster, ns, name, target.rest)
     if name and ":" in name and sub == "proxy":
         raise errors.ApiError(404, "NotFound", "proxy not supported for this resource")
     if name is not None and sub is None and target.watch and method == "GET":
