@@ -280,6 +280,9 @@ class Release(models.Model):
     # ({index, pods, phase, bake_until, restarts}), written by the driver; a person's
     # "Continue now" is its own column so the driver's writes never lose it.
     rollout_step = models.JSONField(default=dict, blank=True)
+    # The pod template the release wants (dashboard.rollout.foreign): any other is a foreign
+    # write.
+    template_fingerprint = models.CharField(max_length=64, blank=True)
     step_continue_at = models.DateTimeField(null=True, blank=True)
     # Timings: when each phase began; `timings` holds seconds spent per finished phase.
     created_at = models.DateTimeField(default=timezone.now)

@@ -18,6 +18,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
+from dashboard.rollout.foreign import FIELD_MANAGER  # signs every write (managedFields)
+
 from . import gke
 from .errors import AdapterError
 from .kubeutil import (
@@ -244,7 +246,8 @@ class KubeAdapter:
     # -- writes ----------------------------------------------------------------------------
     def _patch(self, what: str, ns: str, name: str, body: Any) -> dict[str, Any]:
         # A dict body goes out as strategic-merge-patch, a list as json-patch (client 36).
-        return self._json(what, self.apps.patch_namespaced_deployment, name, ns, body)
+        return self._json(what, self.apps.patch_namespaced_deployment, name, ns, body,
+                          field_manager=FIELD_MANAGER)
 
     def set_image(
         self, ns: str, name: str, container: str, image: str, change_cause: str = ""
@@ -368,7 +371,7 @@ class KubeAdapter:
         name = body["metadata"]["name"]
         try:
             return self._json(f"create job {ns}/{name}", self.batch.create_namespaced_job, ns,
-                              body)
+                              body, field_manager=FIELD_MANAGER)
         except AdapterError as exc:
             if exc.status != 409:
                 raise

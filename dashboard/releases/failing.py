@@ -21,9 +21,11 @@ log = logging.getLogger(__name__)
 def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = None,
          progress: rollout.Progress | None = None, timeout_seconds: int | None = None,
          reason: str = "", code: str = "", pod: str = "", container: str = "",
-         exit_code: int | None = None) -> None:
+         exit_code: int | None = None, rollback: bool = True,
+         extra: dict[str, Any] | None = None) -> None:
     """Gather the facts, store the failure summary, fail (and maybe roll back). `pod`,
-    `container`, `exit_code` name what failed when no Fatal does (the pre-deploy Job)."""
+    `container`, `exit_code` name what failed when no Fatal does (the pre-deploy Job);
+    `rollback=False` never rolls back (a foreign write: the cluster is someone else's now)."""
     svc = release.service
     logs: dict[str, list[str]] = {}
     if release.patched_at is not None:
@@ -72,4 +74,5 @@ def fail(release: Release, *, fatal: Any = (), pods: Any = None, events: Any = N
         # not undo them, and whoever reads the card must know.
         facts["schema_moved_on"] = {"job": release.pre_deploy_job,
                                     "output": release.pre_deploy_log.splitlines()[-10:]}
-    lifecycle.fail_release(release, facts)
+    facts.update(extra or {})
+    lifecycle.fail_release(release, facts, rollback=rollback)

@@ -219,10 +219,11 @@ def supersede_older(service: Service, newest: Release) -> None:
                    fields={"superseded_by_id": newest.pk}, service_locked=True)
 
 
-def fail_release(release: Release, summary: dict[str, Any]) -> Release:
-    """Fail with `summary` stored; if the cluster was changed and the Service says so, start
-    rolling back in the same transaction (nothing else may start in between)."""
-    rollback = release.service.auto_rollback and release.patched_at is not None
+def fail_release(release: Release, summary: dict[str, Any], *, rollback: bool = True) -> Release:
+    """Fail with `summary` stored; if the cluster was changed and the Service says so (and
+    the caller allows it), start rolling back in the same transaction (nothing else may start
+    in between)."""
+    rollback = rollback and release.service.auto_rollback and release.patched_at is not None
     with transaction.atomic():
         release = transition(
             release, states.FAILED, message=summary.get("reason", "failed"),

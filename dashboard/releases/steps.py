@@ -29,7 +29,7 @@ from dashboard.adapters import clients
 from dashboard.adapters.errors import AdapterError
 from dashboard.adapters.types import BuildInfo, image_ref, status_words
 from dashboard.models import Release
-from dashboard.releases import lifecycle, observe, stepped
+from dashboard.releases import foreignwrite, lifecycle, observe, stepped
 from dashboard.releases.failing import fail
 from dashboard.releases.predeploy import migrate
 from dashboard.rollout import CHANGE_CAUSE, container_image
@@ -181,12 +181,15 @@ def roll_out(release: Release) -> float | None:
             clients.registry().require_digest(release.image)
             kube.set_image(svc.namespace, svc.deployment, svc.container, release.image, cause)
         deadline = now + timedelta(seconds=svc.rollout_timeout_seconds)
-        lifecycle.save(release, patched_at=now, deadline_at=deadline)
+        lifecycle.save(release, patched_at=now, deadline_at=deadline,
+                       template_fingerprint=foreignwrite.expect(release, dep))
         lifecycle.record_event(release, "rollout", f"set image {release.image}",
                               {"image": release.image, "change_cause": cause,
                                "revision_before": release.revision_before},
                               publish_type="release.event")
         return ROLLOUT_POLL
+    if foreignwrite.caught(release, kube, dep):
+        return None  # failed, not rolled back: nothing more to drive
     rs = kube.replicasets(svc.namespace, dep)
     pods, events = _observe(release, kube, dep, rs, release.patched_at)
     prog = rollout.progress(dep, rs)
@@ -227,6 +230,8 @@ def verify(release: Release) -> float | None:
         lifecycle.transition(release, states.SUCCEEDED, message="rolled out (no health check)")
         return None
     kube = clients.kube(svc.cluster)
+    if foreignwrite.caught(release, kube, kube.deployment(svc.namespace, svc.deployment)):
+        return None
     needed, passes, status, body = svc.verify_successes, 0, 0, ""
     while passes < needed:
         status, body = kube.proxy_get(svc.namespace, svc.health_service, svc.health_port,

@@ -67,6 +67,11 @@ def release_context(user: Any, release: Release) -> dict[str, Any]:
         "unfinished": unfinished,
         "show_cancel": unfinished and perms["can_deploy"],
         "rollout_step": step,
+        "rollback_anyway_to": (
+            Release.objects.for_service(service).succeeded().filter(id__lt=release.pk)
+            .exclude(image="").order_by("-id").first()
+            if (release.failure_summary or {}).get("code") == "foreign_write"
+            and release.state == states.FAILED and perms["can_rollback"] else None),
         "show_continue": bool(step) and step.get("phase") == "baking" and perms["can_deploy"],
         "show_pause": release.state in states.ACTIVE and perms["can_pause"] and not service.paused,
         "show_resume": perms["can_pause"] and service.paused,

@@ -7,7 +7,7 @@ import copy
 import json
 from typing import Any
 
-from . import errors, strategy
+from . import errors, managed, strategy
 from .clock import Clock
 from .events import to_events_v1
 from .patch import apply_patch
@@ -91,6 +91,7 @@ class Api:
             if self.store.get(rt, meta.get("namespace"), meta.get("name", "")) is not None:
                 raise errors.already_exists(rt.plural, rt.group, meta["name"])
             return prepared
+        managed.record(None, prepared, None, self.clock.stamp())
         return self.store.create(rt, prepared)
 
     def update(
@@ -112,6 +113,7 @@ class Api:
             return new
         if new == old:
             return old  # a no-op write keeps its resourceVersion, as etcd's guaranteed update does
+        managed.record(old, new, sub, self.clock.stamp())
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         return self.store.put(rt, new)
 

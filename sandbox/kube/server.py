@@ -13,6 +13,7 @@ from aiohttp import web
 from . import discovery, errors, openapi, protobuf
 from .api import SCALABLE, view
 from .control import CLUSTER, add_control_routes
+from .managed import field_manager_middleware
 from .patch import APPLY, SMP
 from .proxy import serve_pod_proxy, serve_proxy
 from .resources import BY_PATH, GROUPS, PODS, SERVICES, ResourceType
@@ -293,7 +294,8 @@ async def not_found(request: web.Request) -> web.Response:
 
 
 def create_app(cluster: Cluster) -> web.Application:
-    app = web.Application(middlewares=[chaos_middleware], client_max_size=16 * 1024 * 1024)
+    app = web.Application(middlewares=[chaos_middleware, field_manager_middleware],
+                          client_max_size=16 * 1024 * 1024)
     app[CLUSTER] = cluster
     app.router.add_get("/version", version)
     app.router.add_get("/version/", version)

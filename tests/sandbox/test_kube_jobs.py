@@ -135,3 +135,25 @@ def test_kubectl_gets_waits_for_and_reads_the_logs_of_a_job(sandbox, kube_api) -
     logs = kubectl("logs", f"job/{name}")
     assert logs.returncode == 0, logs.stderr
     assert "Running migrations:" in logs.stdout and "... OK" in logs.stdout
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
+def test_managed_fields_name_the_manager_of_a_kubectl_set_image(sandbox, kube_api) -> None:
+    from tests.sandbox.kube_helpers import create_ready
+
+    name = unique("mf")
+    create_ready(kube_api, sandbox, name, replicas=1)
+    image = push(sandbox, "2" * 40)
+    out = subprocess.run([KUBECTL, "--kubeconfig", str(sandbox.kubeconfig), "set", "image",
+                          f"deployment/{name}", f"app={image}"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    apps = client.AppsV1Api(kube_api)
+    apps.patch_namespaced_deployment_scale(name, NS, {"spec": {"replicas": 2}})
+    dep = apps.read_namespaced_deployment(name, NS)
+    by_manager = {e.manager: e for e in dep.metadata.managed_fields}
+    setter = by_manager["kubectl-set"]
+    assert setter.operation == "Update"
+    assert setter.fields_v1 == {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+        'k:{"name":"app"}': {"f:image": {}}}}}}}
+    apps.delete_namespaced_deployment(name, NS)
