@@ -5,10 +5,34 @@ State fields are read-only: releases change only through dashboard.services.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
+from dashboard import services
 from dashboard.adapters import reach
 from dashboard.models import AuditEntry, Cluster, Lock, Release, ReleaseEvent, Service
+
+
+class ServiceForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The model's own checks, plus one that needs the cluster: a rollout step must be
+    smaller than the replicas the Deployment runs."""
+
+    class Meta:
+        model = Service
+        exclude: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and data.get("rollout_steps") and data.get("cluster"):
+            try:
+                services.check_rollout_steps(
+                    cluster=data["cluster"], namespace=data.get("namespace", "default"),
+                    deployment=data.get("deployment", ""), steps=data["rollout_steps"])
+            except services.InvalidRequest as exc:
+                self.add_error(exc.field, exc.message)
+        return data
 
 
 @admin.register(Cluster)
@@ -27,6 +51,7 @@ class ClusterAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceForm
     list_display = ("name", "cluster", "namespace", "deployment", "auto_rollback", "paused")
     list_select_related = ("cluster",)
     readonly_fields = ("paused", "paused_at")

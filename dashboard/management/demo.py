@@ -29,6 +29,8 @@ def _cluster_fields() -> dict[str, Any]:
 
 # The license API's schema changes run before its new pods start (the pre-deploy Job).
 MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
+# One new pod first, baked 20 s, then the rest (with environments: production's setting).
+STEPS, BAKE_SECONDS = [1], 20
 
 
 @transaction.atomic
@@ -62,13 +64,16 @@ def seed_demo_service() -> Service:
             "rollout_timeout_seconds": 300,
             "auto_rollback": True,
             "pre_deploy_command": MIGRATE,
+            "rollout_steps": STEPS,
+            "bake_seconds": BAKE_SECONDS,
         },
     )
     if service.image_repository == OLD_IMAGE_REPOSITORY:
         service.image_repository = IMAGE_REPOSITORY
         service.save(update_fields=["image_repository"])
-    if not created and not service.pre_deploy_command:
-        # A database seeded before pre-deploy Jobs existed: the demo runs its migrations.
-        service.pre_deploy_command = MIGRATE
-        service.save(update_fields=["pre_deploy_command"])
+    if not created and not service.pre_deploy_command and not service.rollout_steps:
+        # A database seeded before pre-deploy Jobs and steps existed: the demo shows both.
+        service.pre_deploy_command, service.rollout_steps = MIGRATE, STEPS
+        service.bake_seconds = BAKE_SECONDS
+        service.save(update_fields=["pre_deploy_command", "rollout_steps", "bake_seconds"])
     return service

@@ -16,7 +16,13 @@ from dashboard.errors import (
     ServiceError,
     Unavailable,
 )
-from dashboard.services.controls import lock_service, pause_service, resume_service, unlock_service
+from dashboard.services.controls import (
+    check_rollout_steps,
+    lock_service,
+    pause_service,
+    resume_service,
+    unlock_service,
+)
 from dashboard.services.podlogs import open_log, service_pods
 from dashboard.services.releases import (
     cancel_release,
@@ -46,6 +52,7 @@ __all__ = [
     "ServiceError",
     "Unavailable",
     "cancel_release",
+    "check_rollout_steps",
     "continue_step",
     "lock_service",
     "open_log",

@@ -22,6 +22,7 @@ from dashboard.adapters.errors import AdapterError
 from dashboard.errors import Conflict, InvalidRequest, Unavailable
 from dashboard.models import Lock, Release, Service
 from dashboard.releases.lifecycle import publish_on_commit
+from dashboard.rollout import predeploy
 from dashboard.services.common import actor_name, check_via, get_service, require
 
 
@@ -121,3 +122,21 @@ def resume_service(*, service: Service | str, actor: Any, via: str, reason: str 
         publish_on_commit([streams.service_stream(svc.name)], "pause",
                           {"service": svc.name, "paused": False})
     return svc
+
+
+def check_rollout_steps(*, cluster: Any, namespace: str, deployment: str, steps: Any) -> None:
+    """Refuse rollout steps that are not smaller than the Deployment's replica count
+    (InvalidRequest naming `rollout_steps`). The count is asked of the cluster; when it
+    cannot answer, the shape check on the model stands and the driver never pauses past
+    replicas - 1 pods."""
+    if not steps:
+        return
+    try:
+        dep = clients.kube(cluster).deployment(namespace, deployment)
+    except Exception:  # unreachable or misconfigured: nothing to compare with
+        return
+    replicas = int((dep.get("spec") or {}).get("replicas") or 1)
+    try:
+        predeploy.check_steps(steps, replicas)
+    except ValueError as exc:
+        raise InvalidRequest("rollout_steps", str(exc)) from None

@@ -120,3 +120,21 @@ def test_a_worker_killed_during_the_bake_does_not_break_the_release(
     messages = list(release.events.filter(kind="step").values_list("message", flat=True))
     assert messages.count("step 1/1: paused with 1 new pod(s)") == 1
     assert messages[-1] == "step 1/1: baked 4 s; resuming"
+
+
+@pytest.mark.parametrize(("steps", "ok"), [("[3]", False), ("[1]", True), ("[0]", False)])
+def test_the_admin_refuses_a_step_not_smaller_than_the_replicas(service, steps, ok):
+    import json
+
+    from django.forms.models import model_to_dict
+
+    from dashboard.admin import ServiceForm
+
+    data = model_to_dict(service)
+    for key in ("failfast_policy", "pre_deploy_command"):
+        data[key] = json.dumps(data[key])
+    data.update(rollout_steps=steps, allowed_groups=[])
+    form = ServiceForm(data, instance=service)
+    assert form.is_valid() is ok, form.errors
+    if not ok:
+        assert list(form.errors) == ["rollout_steps"]

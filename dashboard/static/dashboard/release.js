@@ -256,10 +256,22 @@
       case "k8s.event": addK8sEvent(data, true); break;
       case "podlog": addPodLog(data); break;
       case "verify": addVerify(data); break;
+      // The pre-deploy Job's output goes where pod logs go; a rollout step re-renders the
+      // summary (step, bake countdown) and the Continue now / Roll back buttons.
+      case "predeploy.log": L.tail($("pod-log"), logText({ text: pick(data, "text", "message") }), 200); break;
+      case "rollout.step": refreshSoon(); break;
       case "lock": case "pause": refreshSoon(); break;
       default: break;
     }
   }
+
+  // The bake countdown ticks locally between server renders (data-bake-until is ISO time).
+  setInterval(function () {
+    var step = $("rollout-step");
+    var until = step && step.getAttribute("data-bake-until");
+    var out = step && step.querySelector(".bake-countdown");
+    if (until && out) out.textContent = String(Math.max(0, Math.round((Date.parse(until) - Date.now()) / 1000)));
+  }, 1000);
 
   var live = new L.Live({ wsPath: cfg.wsPath, onSnapshot: onSnapshot, onMessage: onMessage, poll: refresh });
   window.dashLive = live;  // for the browser tests and for debugging from the console
