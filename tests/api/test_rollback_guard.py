@@ -99,3 +99,16 @@ def test_slack_names_the_migrations_and_rolls_back_with_ack_schema(service, hist
     out = chatops.execute(cmd, user)
     rollback = Release.objects.get(pk=out.release_id)
     assert rollback.kind == states.KIND_ROLLBACK and rollback.reason == "bad deploy"
+
+
+def test_a_failure_notification_says_the_schema_moved_on(service):
+    from dashboard.api.notifications import release_payload
+
+    release = Release(service=service, commit_sha=SHA, via="api", failure_summary={
+        "code": "CrashLoopBackOff", "reason": "CrashLoopBackOff: ...",
+        "schema_moved_on": {"job": "license-api-predeploy-9", "output": ["OK"]}})
+    payload = release_payload(release, "failed", "deploying")
+    assert payload["release"]["failure"] == {"code": "CrashLoopBackOff",
+                                             "reason": "CrashLoopBackOff: ...",
+                                             "schema_moved_on": True}
+    assert "failure" not in release_payload(release, "rolling_back", "failed")["release"]

@@ -139,3 +139,35 @@ def test_an_auto_rollback_after_a_migration_says_the_schema_moved_on(
     moved = release.failure_summary["schema_moved_on"]
     assert moved["job"] == release.pre_deploy_job
     assert any("Applying licenses." in line for line in moved["output"])
+
+
+def test_cli_wait_shows_the_migrating_phase(service, worker):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    service.pre_deploy_command = MIGRATE
+    service.save()
+    out = StringIO()
+    call_command("deploy", "license-api", "--commit", SHA["good"], "--wait", stdout=out)
+    text = out.getvalue()
+    assert "migrating" in text, text
+    assert text.index("migrating") < text.index("deploying") and "succeeded" in text
+
+
+def test_a_job_whose_image_never_pulls_fails_fast_like_a_pod(service, worker, settle,
+                                                             fresh_sandbox):
+    service.pre_deploy_command = MIGRATE
+    service.save()
+    before = deployment(fresh_sandbox)["metadata"]["generation"]
+    missing = "gcr.io/sandbox/license-api@sha256:" + "e" * 64  # no build pushed this
+    release = services.request_release(service=service, commit=SHA["good"], image=missing,
+                                       actor=None, via="cli")
+    started = time.monotonic()
+    release = settle(release, states.TERMINAL, timeout=60)
+    assert release.state == states.FAILED and release.patched_at is None
+    assert time.monotonic() - started < service.pre_deploy_deadline_seconds
+    summary = release.failure_summary
+    assert summary["code"] == "PreDeployFailed"
+    assert "ErrImagePull" in summary["reason"] or "ImagePullBackOff" in summary["reason"]
+    assert deployment(fresh_sandbox)["metadata"]["generation"] == before
