@@ -16,7 +16,8 @@ from dashboard.api import views
 OPERATIONS = [
     ("/api/v1/releases/", "get"), ("/api/v1/releases/", "post"),
     ("/api/v1/releases/{id}/", "get"), ("/api/v1/releases/{id}/cancel/", "post"),
-    ("/api/v1/releases/{id}/rollback/", "post"), ("/api/v1/services/", "get"),
+    ("/api/v1/releases/{id}/rollback/", "post"), ("/api/v1/releases/{id}/continue/", "post"),
+    ("/api/v1/services/", "get"),
     ("/api/v1/services/{name}/", "get"), ("/api/v1/services/{name}/pause/", "post"),
     ("/api/v1/services/{name}/resume/", "post"), ("/api/v1/services/{name}/lock/", "post"),
     ("/api/v1/services/{name}/unlock/", "post"), ("/api/v1/audit/", "get"),
