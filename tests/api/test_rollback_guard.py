@@ -112,3 +112,13 @@ def test_a_failure_notification_says_the_schema_moved_on(service):
                                              "reason": "CrashLoopBackOff: ...",
                                              "schema_moved_on": True}
     assert "failure" not in release_payload(release, "rolling_back", "failed")["release"]
+
+
+def test_the_cli_refuses_without_the_flag_and_rolls_back_with_it(service, history):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="schema"):
+        call_command("rollback", service.name, "--to", str(history.first.pk))
+    call_command("rollback", service.name, "--to", str(history.first.pk),
+                 "--acknowledge-schema-change")
+    assert Release.objects.get(kind=states.KIND_ROLLBACK).rollback_of_id == history.first.pk

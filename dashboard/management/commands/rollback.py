@@ -1,4 +1,5 @@
-"""`manage.py rollback SERVICE [--to RELEASE] [--reason R] [--wait]`."""
+"""`manage.py rollback SERVICE [--to RELEASE] [--reason R] [--acknowledge-schema-change]
+[--wait]`."""
 
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ class Command(BaseCommand):
         parser.add_argument("--to", type=int, default=None, help="release id to go back to")
         parser.add_argument("--reason", default="")
         parser.add_argument("--wait", action="store_true", help="follow until it ends")
+        parser.add_argument("--acknowledge-schema-change", action="store_true",
+                            help="go back past releases whose pre-deploy Job (migrations) ran")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             release = services.request_rollback(
                 service=opts["service"], to_release=opts["to"], actor=cli_actor(), via="cli",
                 reason=opts["reason"],
+                acknowledge_schema_change=opts["acknowledge_schema_change"],
             )
         except services.ServiceError as exc:
             raise CommandError(exc.detail) from exc
