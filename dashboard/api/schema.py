@@ -37,8 +37,9 @@ WHY = {
     403: "The token lacks the scope, or its user the permission.",
     404: "No such resource that this token may see (or no such page of results).",
     406: "The Accept header allows no representation that this operation has.",
-    409: "Conflicts with the current state: locked, already paused, nothing to cancel, or a "
-         "request with the same Idempotency-Key is still in progress.",
+    409: "Conflicts with the current state: locked, already paused, nothing to cancel or "
+         "continue, a rollback past schema changes not acknowledged (`schema_changes` names "
+         "them), or a request with the same Idempotency-Key is still in progress.",
     415: "The body is not application/json.",
     422: "Well-formed, but names something that does not exist or cannot be used (`errors` "
          "names the field), a time already past, or an Idempotency-Key reused with a "

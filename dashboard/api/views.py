@@ -165,8 +165,8 @@ class ReleaseContinue(ApiView):
 
     required_scope = "deploy"
 
-    @extend_schema(request=s.ReasonSerializer, parameters=[IDEMPOTENCY],
-                   responses={200: s.ReleaseSerializer, **ERRORS})
+    @extend_schema(request=s.ReasonSerializer, parameters=[RELEASE_ID, IDEMPOTENCY],
+                   responses={200: s.ReleaseSerializer}, examples=[REASON_EXAMPLE])
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
         data = _validated(s.ReasonSerializer, request)
