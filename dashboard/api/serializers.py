@@ -77,6 +77,10 @@ class RollbackSerializer(ReasonSerializer):
 class RevisionRollbackSerializer(ReasonSerializer):
     revision = serializers.IntegerField(
         min_value=1, max_value=2**31, help_text="the Deployment revision to go back to")
+    acknowledge_schema_change = StrictBooleanField(
+        required=False, default=False,
+        help_text="roll back even past releases whose pre-deploy Job changed the schema "
+        "(without it such a rollback answers 409 naming them)")
 
 
 class RevisionSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -251,7 +251,8 @@ class ServiceRevisions(ApiView):
         try:
             rollback = services.request_rollback_to_revision(
                 service=service, revision=data["revision"], actor=request.user,
-                via=_via(request), reason=data["reason"])
+                via=_via(request), reason=data["reason"],
+                acknowledge_schema_change=data["acknowledge_schema_change"])
         except services.InvalidRequest as exc:
             if exc.field != "revision":
                 raise

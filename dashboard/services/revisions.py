@@ -87,7 +87,8 @@ def templates(service: Service | str, numbers: list[int]) -> dict[int, dict[str,
 
 
 def request_rollback_to_revision(*, service: Service | str, revision: Any, actor: Any, via: str,
-                                 reason: str = "", force_reason: str | None = None) -> Release:
+                                 reason: str = "", force_reason: str | None = None,
+                                 acknowledge_schema_change: bool = False) -> Release:
     """Roll back to the image of Deployment revision `revision`: a rollback release of the
     succeeded release that deployed that image (request_rollback does the checks)."""
     via = check_via(via)
@@ -106,4 +107,5 @@ def request_rollback_to_revision(*, service: Service | str, revision: Any, actor
         raise InvalidRequest("revision", f"revision {number} runs {found.image or 'no image'}, "
                              "which no succeeded release of this Service deployed")
     return request_rollback(service=svc, actor=actor, via=via, reason=reason,
-                            to_release=found.release_id, force_reason=force_reason)
+                            to_release=found.release_id, force_reason=force_reason,
+                            acknowledge_schema_change=acknowledge_schema_change)

@@ -254,8 +254,9 @@ def _act(action: str, request: HttpRequest, service: Service, release: Release |
     if action == "cancel" and release is not None:
         return services.cancel_release(release=release, **kw)
     if action == "rollback" and data.get("revision"):
-        return services.request_rollback_to_revision(service=service, revision=data["revision"],
-                                                     **kw)
+        return services.request_rollback_to_revision(
+            service=service, revision=data["revision"],
+            acknowledge_schema_change=bool(data.get("acknowledge_schema_change")), **kw)
     if action == "continue" and release is not None:
         return services.continue_step(release=release, **kw)
     if action == "rollback":
