@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('dashboard', '0003_cluster_gke_name_and_image_repository_names'),
+        ('dashboard', '0004_audit_verified_prefix'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
