@@ -130,7 +130,11 @@ async def serve(args: argparse.Namespace) -> None:
     await web.TCPSite(cb_runner, args.host, args.cloudbuild_port).start()
     runners.append(cb_runner)
     kube_url = f"http://{args.advertise_host}:{args.kube_port}"
-    write_kubeconfig(args.kubeconfig, kube_url, kube_token)
+    if identity.required:  # kubectl sends its token only over TLS
+        write_kubeconfig(args.kubeconfig, f"https://{info.endpoint}", kube_token,
+                         ca_pem(ca_cert))
+    else:
+        write_kubeconfig(args.kubeconfig, kube_url, kube_token)
     print(f"sandbox ready: kubernetes {kube_url} and https://{info.endpoint} (kubeconfig "
           f"{args.kubeconfig}), google APIs {cb_url} (auth {args.auth}, service account "
           f"{state / 'service-account.json'}), speed {args.speed:g}", flush=True)

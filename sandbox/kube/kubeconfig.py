@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -10,11 +11,16 @@ import yaml
 TOKEN = "sandbox-token"
 
 
-def write_kubeconfig(path: Path, server: str, token: str = TOKEN) -> None:
+def write_kubeconfig(path: Path, server: str, token: str = TOKEN, ca_pem: bytes = b"") -> None:
+    """`ca_pem` given: `server` is the HTTPS endpoint signed by that CA. kubectl (client-go)
+    sends a bearer token only over TLS, so a sandbox that requires tokens is reached there."""
+    cluster: dict[str, str] = {"server": server}
+    if ca_pem:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "sandbox", "cluster": {"server": server}}],
+        "clusters": [{"name": "sandbox", "cluster": cluster}],
         "users": [{"name": "sandbox", "user": {"token": token}}],
         "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox",
                                                      "namespace": "default"}}],
