@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +41,46 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _dev_secret(name: str, make: str) -> str:
+    """A secret kept under var/ for local runs and tests (generated once, owner-only)."""
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(make)
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _audit_hmac_keys() -> dict[str, bytes]:
+    """`id:secret[,id:secret...]`: the first signs new audit entries, the rest only verify
+    older ones (rotation: put the new key first, keep the old ones while entries use them)."""
+    raw = env_secret("AUDIT_HMAC_KEYS") or _dev_secret(
+        "audit_hmac_key", f"dev1:{secrets.token_urlsafe(48)}")
+    keys: dict[str, bytes] = {}
+    for item in raw.split(","):
+        kid, sep, secret = item.strip().partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]{1,16}", kid) or len(secret) < 32:
+            raise ImproperlyConfigured(
+                "AUDIT_HMAC_KEYS is malformed: expected id:secret[,id:secret...], ids of 1-16 "
+                "letters, digits, '_.-', secrets of at least 32 characters")
+        if kid in keys:
+            raise ImproperlyConfigured(f"AUDIT_HMAC_KEYS is malformed: key id {kid} repeats")
+        keys[kid] = secret.encode()
+    return keys
+
+
+AUDIT_HMAC_KEYS = _audit_hmac_keys()
+# Ed25519 private key (PEM PKCS#8 or base64 of the 32-byte seed) that signs checkpoints.
+AUDIT_SIGNING_KEY = env_secret("AUDIT_SIGNING_KEY") or _dev_secret(
+    "audit_signing_key", base64.b64encode(secrets.token_bytes(32)).decode())
+# Where signed checkpoints go: gs://bucket/prefix (Cloud Storage) or a directory path.
+AUDIT_CHECKPOINT_URL = os.environ.get("AUDIT_CHECKPOINT_URL", "").strip() or str(
+    VAR_DIR / "audit-checkpoints")
+if "://" in AUDIT_CHECKPOINT_URL and not re.fullmatch(
+        r"gs://[a-z0-9][a-z0-9._-]{1,221}(/.*)?", AUDIT_CHECKPOINT_URL):
+    raise ImproperlyConfigured(
+        "AUDIT_CHECKPOINT_URL is malformed: expected gs://bucket[/prefix] or a directory path")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = [
     f"http://{h}:8000" for h in ALLOWED_HOSTS if h not in ("*", "testserver")
@@ -209,6 +251,11 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain": {  # the full walk; the audit page checks only what is new
         "task": "dashboard.verify_audit_chain",
         "schedule": timedelta(hours=1),
+    },
+    "audit-checkpoint": {
+        "task": "dashboard.audit_checkpoint",
+        "schedule": timedelta(
+            seconds=env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=10)),
     },
     "purge-idempotency-records": {
         "task": "dashboard_api.purge_idempotency_records",
