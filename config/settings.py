@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "channels",
@@ -103,8 +106,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",  # first: every later log line carries the id
+    "config.middleware.TrustedProxyMiddleware",  # first: everything below sees the real client
+    "config.middleware.RequestIdMiddleware",  # next: every later log line carries the id
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "config.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     # Errors under /api/v1/ that Django answers itself (no route, an uncaught exception) as
     # problem details too; outside CommonMiddleware so that it sees what that one raises.
@@ -113,8 +118,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -325,9 +332,29 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "licens
 
 # --- Auth, REST, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# django-axes: repeated failed logins for one username from one address lock that pair out
+# for a while (the address is the real client's: config.middleware.TrustedProxyMiddleware).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; a row per successful login is not needed
+AXES_VERBOSE = False
+# TOTP second factor (django-otp): optional for everyone who enrols a device; required for
+# the users dashboard.permissions.needs_second_factor names when this is on.
+OTP_REQUIRED_FOR_DEPLOYERS = env_bool("OTP_REQUIRED_FOR_DEPLOYERS", False)
+OTP_TOTP_ISSUER = "Deploy dashboard"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -355,12 +382,48 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # without a collectstatic run (make run, tests) it finds them in the apps directly.
 WHITENOISE_USE_FINDERS = not STATIC_ROOT.exists()
 
+# --- Transport and sessions --------------------------------------------------------------
+# TRUSTED_PROXIES: how many proxies in front append to X-Forwarded-For (GKE's HTTP(S) load
+# balancer: 2). 0 = nothing in front: every X-Forwarded-* header is dropped, since a direct
+# client could write anything there. Behind proxies, the scheme they report is believed, and
+# then (HTTPS_ONLY, on by default there) cookies are Secure, HSTS is sent and plain HTTP is
+# redirected, except for the probes that reach the pod directly.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+HTTPS_ONLY = env_bool("HTTPS_ONLY", TRUSTED_PROXIES > 0)
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^health/"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000, minimum=0) if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other hosts of the domain are not ours to decide
+if HTTPS_ONLY:
+    CSRF_TRUSTED_ORIGINS += [f"https://{h}" for h in ALLOWED_HOSTS if h not in ("*", "testserver")]
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# A working day; a closed browser does not end it sooner (people keep the dashboard open).
+SESSION_COOKIE_AGE = env_int("SESSION_LIFETIME_SECONDS", 8 * 3600, minimum=300)
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from our own static files, no inline
+# script and no eval. Inline style attributes stay allowed (progress bars set widths).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # text (readable, `make run`) or json (one object per line: the image's default); what each
 # record carries and what is masked: config/logs.py.

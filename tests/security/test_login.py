@@ -1,0 +1,109 @@
+"""Signing in: repeated failures lock the username out from that address (django-axes), real
+password rules, and a TOTP second factor that is optional, or required for deployers when
+OTP_REQUIRED_FOR_DEPLOYERS is on (dashboard.permissions.needs_second_factor)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dashboard import permissions
+
+pytestmark = pytest.mark.django_db
+LOGIN = "/admin/login/"
+PASSWORD = "a-long-enough-Passphrase-7"
+
+
+@pytest.fixture
+def staff() -> User:
+    return User.objects.create_user("casey", password=PASSWORD, is_staff=True)
+
+
+def _login(client, username: str, password: str, otp: str = "", addr: str = "192.0.2.10"):
+    return client.post(f"{LOGIN}?next=/admin/", {"username": username, "password": password,
+                                                 "otp_token": otp, "next": "/admin/"},
+                       REMOTE_ADDR=addr)
+
+
+def _signed_in(response) -> bool:
+    return response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_it_locks_out_after_repeated_failures_even_with_the_right_password(client, staff,
+                                                                           settings):
+    assert settings.AXES_FAILURE_LIMIT == 5
+    for _ in range(4):
+        assert _login(client, "casey", "wrong").status_code == 200
+    assert _login(client, "casey", "wrong").status_code == 429  # the fifth locks
+    locked = _login(client, "casey", PASSWORD)
+    assert not _signed_in(locked) and locked.status_code == 429
+    # The same user from elsewhere is not locked out (no denial of service by username).
+    assert _signed_in(_login(client, "casey", PASSWORD, addr="192.0.2.99"))
+
+
+def test_it_forgets_failures_after_a_success(client, staff):
+    for _ in range(4):
+        _login(client, "casey", "wrong")
+    assert _signed_in(_login(client, "casey", PASSWORD))
+    client.logout()
+    for _ in range(4):
+        _login(client, "casey", "wrong")
+    assert _signed_in(_login(client, "casey", PASSWORD))
+
+
+@pytest.mark.parametrize("weak", ["short-Pw1", "password12345", "839201746512"])
+def test_it_refuses_weak_passwords(staff, weak):
+    with pytest.raises(ValidationError):
+        validate_password(weak, user=staff)
+    validate_password(PASSWORD, user=staff)
+
+
+def _device(user: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def _code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def test_it_asks_enrolled_users_for_a_valid_code(client, staff):
+    device = _device(staff)
+    assert not _signed_in(_login(client, "casey", PASSWORD))
+    page = _login(client, "casey", PASSWORD).content.decode()
+    assert "Enter the one-time code" in page and 'name="otp_token"' in page
+    assert not _signed_in(_login(client, "casey", PASSWORD, otp="000000"))
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1  # django-otp slows down guessing
+    device.throttle_reset()
+    assert _signed_in(_login(client, "casey", PASSWORD, otp=_code(device)))
+    assert client.get("/admin/").status_code == 200
+
+
+def test_it_keeps_a_session_without_a_verified_code_out_of_the_admin(client, staff):
+    _device(staff)
+    client.force_login(staff)  # a password-only session (e.g. from before enrolment)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_it_lets_users_without_a_device_in_when_nothing_requires_one(client, staff):
+    assert _signed_in(_login(client, "casey", PASSWORD))
+
+
+def test_it_requires_a_second_factor_of_deployers_when_configured(client, staff, settings):
+    staff.user_permissions.add(Permission.objects.get(codename="deploy_service"))
+    staff = User.objects.get(pk=staff.pk)
+    viewer = User.objects.create_user("vera", password=PASSWORD, is_staff=True)
+    settings.OTP_REQUIRED_FOR_DEPLOYERS = False
+    assert not permissions.needs_second_factor(staff)
+    settings.OTP_REQUIRED_FOR_DEPLOYERS = True
+    assert permissions.needs_second_factor(staff) and not permissions.needs_second_factor(viewer)
+    refused = _login(client, "casey", PASSWORD)
+    assert not _signed_in(refused) and "second factor" in refused.content.decode()
+    assert _signed_in(_login(client, "vera", PASSWORD))
+    client.logout()
+    device = _device(staff)
+    assert _signed_in(_login(client, "casey", PASSWORD, otp=_code(device)))
