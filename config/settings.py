@@ -330,6 +330,13 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_PASSWORD", None) or unquote(_email.passw
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "licenses@localhost"
 
+# Largest request body any view gets (config/asgi_http.py enforces it while the body arrives,
+# chunked or not). The license API's own default is its LICENSE_API_MAX_BODY_BYTES.
+MAX_REQUEST_BODY_BYTES = env_int(
+    "MAX_REQUEST_BODY_BYTES",
+    env_int("LICENSE_API_MAX_BODY_BYTES", 16 * 1024, minimum=256) if APP_ROLE == "licenseapi"
+    else 2621440, minimum=1024)
+
 # --- Auth, REST, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
