@@ -306,6 +306,13 @@ SLACK_SIGNING_SECRET = env_secret("SLACK_SIGNING_SECRET", "") or ""
 # Optional: lets the Slack integration map users by their Slack-verified email (users.info).
 SLACK_BOT_TOKEN = env_secret("SLACK_BOT_TOKEN", "") or ""
 SLACK_API_URL = env_url("SLACK_API_URL", "https://slack.com/api/", ("http", "https")) or ""
+# Outgoing calls to user-configured URLs (dashboard/adapters/outbound.py): Slack's hosts for
+# Slack, an allowlist for webhooks (`*` = any public host), and hosts whose private or
+# loopback addresses are allowed (none by default; a local receiver needs e.g. 127.0.0.1).
+SLACK_OUTBOUND_HOSTS = env_list("SLACK_OUTBOUND_HOSTS", ["hooks.slack.com"])
+OUTBOUND_WEBHOOK_HOSTS = env_list("OUTBOUND_WEBHOOK_HOSTS", ["*"])
+OUTBOUND_PRIVATE_HOSTS = [h.strip() for h in os.environ.get("OUTBOUND_PRIVATE_HOSTS", "").split(",")
+                          if h.strip()]
 # Per-token REST throttle (DRF rate syntax), unless a token carries its own limit.
 API_TOKEN_RATE = env_rate("API_TOKEN_RATE", "1200/min")
 STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY", "") or ""

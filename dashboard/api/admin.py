@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dashboard.adapters import outbound
 from dashboard.api.models import (
     SCOPES,
     ApiToken,
@@ -80,8 +81,25 @@ class SlackUserMappingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["slack_user_id", "user__username", "verified_email"]
 
 
+class NotificationTargetForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = NotificationTarget
+        fields = ["name", "kind", "url", "secret", "services", "events", "active"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        url, kind = cleaned.get("url"), cleaned.get("kind", "webhook")
+        if url:
+            try:
+                outbound.check_syntax(url, kind)
+            except outbound.OutboundRefused as exc:
+                self.add_error("url", str(exc))
+        return cleaned
+
+
 @admin.register(NotificationTarget)
 class NotificationTargetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = NotificationTargetForm
     list_display = ["name", "kind", "url", "active"]
     list_filter = ["kind", "active"]
 

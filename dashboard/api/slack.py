@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from slack_sdk.signature import SignatureVerifier
 
 from dashboard import states
+from dashboard.adapters import outbound
 from dashboard.api import chatops
 from dashboard.api.models import IdempotencyRecord, SlackUserMapping
 
@@ -147,8 +148,10 @@ def post(response_url: str, text: str) -> None:
     if not response_url:
         return
     try:
-        requests.post(response_url, json={"response_type": "ephemeral", "text": text,
-                                          "replace_original": False}, timeout=TIMEOUT)
+        outbound.post(response_url, "slack", json={"response_type": "ephemeral", "text": text,
+                                                   "replace_original": False}, timeout=TIMEOUT)
+    except outbound.OutboundRefused as exc:  # a forged payload must not aim the worker inside
+        log.warning("Slack response_url not called: %s", exc)
     except requests.RequestException as exc:  # Slack being unreachable must not fail the task
         log.warning("posting to Slack response_url failed: %s", exc)
 

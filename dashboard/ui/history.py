@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from dashboard import auditcheck, permissions, refs, states
+from dashboard import auditcheck, csvsafe, permissions, refs, states
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.ui import facts, live, pages
 from dashboard.ui import metrics as metrics_mod
@@ -166,9 +166,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     writer = csv.DictWriter(response, fieldnames=FIELDS)
     writer.writeheader()
     for row in rows:
-        # Spreadsheet formula injection: a cell starting with = + - @ is data, not a formula.
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-                         for k, v in row.items()})
+        writer.writerow(csvsafe.row(row))  # formula cells neutralised
     return response
 
 
