@@ -24,7 +24,8 @@ SCOPE_PERMISSIONS = {
     "rollback": ["view_service", "rollback_service"],
     "lock": ["view_service", "lock_service"],
     "admin": ["view_service", "deploy_service", "pause_service", "rollback_service",
-              "lock_service", "force_lock"],
+              "lock_service"],
+    "force": ["view_service", "force_lock"],
 }
 
 
