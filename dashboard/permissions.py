@@ -83,3 +83,9 @@ def needs_second_factor(user: Any) -> bool:
     if not getattr(settings, "OTP_REQUIRED_FOR_DEPLOYERS", False):
         return False
     return bool(getattr(user, "is_active", False) and user.has_perm("dashboard.deploy_service"))
+
+
+def may(user: Any, perm: str, service: Service) -> bool:
+    """`dashboard.<perm>` on this Service (its group restriction included): for model
+    permissions that have no can_* of their own (change_service, delete_service)."""
+    return _allowed(user, perm, service)

@@ -148,6 +148,8 @@ class SlackUserMapping(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team_id", "slack_user_id"], name="slack_user_unique"),
         ]
+        # Mapping lets a Slack user act as a dashboard user: a right of its own.
+        permissions = [("map_slack_user", "Can map Slack users to dashboard users")]
 
     def __str__(self) -> str:
         return f"{self.team_id}/{self.slack_user_id} -> {self.user}"

@@ -179,7 +179,7 @@ def compare(release: Release) -> dict[str, Any]:
     rows = [(f.replace("_", " "), before.get(f, ""), now.get(f, ""),
              previous is not None and before.get(f) != now.get(f)) for f in FIELDS if f != "id"]
     diff_url = ""
-    repo = refs.redact(release.service.git_repo or "").removesuffix(".git")
+    repo = refs.redact(release.service.git_repo or "").removesuffix(".git")  # no credentials
     if previous and previous.commit_sha and release.commit_sha and repo.startswith("https://"):
         diff_url = f"{repo}/compare/{previous.commit_sha}...{release.commit_sha}"
     return {"release": release, "previous": previous, "rows": rows, "diff_url": diff_url,
