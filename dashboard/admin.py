@@ -3,9 +3,9 @@
 Every list and object is scoped to the Services the user may see (view_service and the
 Service's allowed groups), filters included. Changes go through the service layer, which
 checks permissions and writes the audit trail: Service/Cluster edits through
-dashboard.service_config, lock removal through services.unlock_service. Release state fields
-are read-only: releases change only through dashboard.services. Credentials in a git URL are
-never shown.
+services.save_service and friends (dashboard/services/config.py), lock removal through
+services.unlock_service. Release state fields are read-only: releases change only through
+dashboard.services. Credentials in a git URL are never shown.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from dashboard import permissions, refs, service_config, services
+from dashboard import permissions, refs, services
 from dashboard.adapters import reach
 from dashboard.models import AuditEntry, Cluster, Lock, Release, ReleaseEvent, Service
 
@@ -49,11 +49,11 @@ class ClusterAdmin(NoBulkDelete, admin.ModelAdmin):  # type: ignore[type-arg]
         return reach.probe(obj).identity
 
     def save_model(self, request: HttpRequest, obj: Cluster, form: Any, change: bool) -> None:
-        service_config.save_cluster(actor=request.user, via="admin", cluster=obj,
-                                    changed=list(form.changed_data))
+        services.save_cluster(actor=request.user, via="admin", cluster=obj,
+                              changed=list(form.changed_data))
 
     def delete_model(self, request: HttpRequest, obj: Cluster) -> None:
-        service_config.delete_cluster(actor=request.user, via="admin", cluster=obj)
+        services.delete_cluster(actor=request.user, via="admin", cluster=obj)
 
 
 class GitRepoInput(forms.TextInput):
@@ -120,11 +120,11 @@ class ServiceAdmin(NoBulkDelete, admin.ModelAdmin):  # type: ignore[type-arg]
             obj.save()
             super(ServiceAdmin, self).save_related(request, form, formsets, change)
 
-        service_config.save_service(actor=request.user, via="admin", service=obj,
-                                    changed=changed, save=save)
+        services.save_service(actor=request.user, via="admin", service=obj,
+                              changed=changed, save=save)
 
     def delete_model(self, request: HttpRequest, obj: Service) -> None:
-        service_config.delete_service(actor=request.user, via="admin", service=obj)
+        services.delete_service(actor=request.user, via="admin", service=obj)
 
 
 class ReleaseEventInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -9,6 +9,7 @@ import logging
 from celery import shared_task
 
 from dashboard import auditcheck
+from dashboard.adapters import objectstore
 from dashboard.audit import checkpoints
 from dashboard.models import AuditEntry
 from dashboard.releases import driver, lifecycle
@@ -45,4 +46,4 @@ def verify_audit_chain() -> int:
 def audit_checkpoint() -> None:
     """Anchor the audit chain outside the database (beat runs it periodically)."""
     if AuditEntry.objects.exists():
-        checkpoints.write()
+        checkpoints.write(objectstore.configured())

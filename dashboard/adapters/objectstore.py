@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+import requests
+from django.conf import settings
+from google.auth.exceptions import GoogleAuthError
 
 from dashboard.adapters.errors import AdapterError, retryable_status
-
-
-class ObjectStore(Protocol):
-    def read(self, name: str) -> bytes | None: ...
-    def write(self, name: str, data: bytes) -> None: ...
 
 
 class DirectoryStore:
@@ -79,6 +78,9 @@ class CloudStorageStore:
             raise AdapterError(f"Cloud Storage: cannot read {name} ({status})",
                                retryable=retryable_status(status), status=status,
                                api="storage") from exc
+        except (requests.RequestException, GoogleAuthError) as exc:  # unreachable, no credentials
+            raise AdapterError(f"Cloud Storage: cannot read {name} ({type(exc).__name__})",
+                               retryable=True, api="storage") from exc
 
     def write(self, name: str, data: bytes) -> None:
         from google.api_core import exceptions
@@ -90,9 +92,17 @@ class CloudStorageStore:
             raise AdapterError(f"Cloud Storage: cannot write {name} ({status})",
                                retryable=retryable_status(status), status=status,
                                api="storage") from exc
+        except (requests.RequestException, GoogleAuthError) as exc:  # unreachable, no credentials
+            raise AdapterError(f"Cloud Storage: cannot write {name} ({type(exc).__name__})",
+                               retryable=True, api="storage") from exc
 
 
-def open_store(url: str) -> ObjectStore:
+def open_store(url: str) -> DirectoryStore | CloudStorageStore:
     if url.startswith("gs://"):
         return CloudStorageStore(url)
     return DirectoryStore(url)
+
+
+def configured() -> DirectoryStore | CloudStorageStore:
+    """The store of settings.AUDIT_CHECKPOINT_URL (the audit trail's checkpoints)."""
+    return open_store(settings.AUDIT_CHECKPOINT_URL)

@@ -21,10 +21,9 @@ from celery import shared_task
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from dashboard.adapters import outbound
 from dashboard.api.models import NotificationTarget
 from dashboard.models import Lock, ReleaseEvent
-
-from dashboard.adapters import outbound
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 A checkpoint says "the chain had `count` entries up to entry `head_id`, whose hash was
 `head_hash`", signed with an Ed25519 key (settings.AUDIT_SIGNING_KEY) and written to
-settings.AUDIT_CHECKPOINT_URL (a Cloud Storage object in production, a directory locally).
+settings.AUDIT_CHECKPOINT_URL (a Cloud Storage object in production, a directory locally;
+dashboard.adapters.objectstore.configured() opens it).
 Someone who can edit the database can neither delete the newest entries nor recompute the
 chain without it showing against the last checkpoint: deleting shows as a count or head that
 is missing (truncation), recomputing as a head hash that differs (rewrite).
@@ -14,7 +15,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -22,11 +23,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.db import transaction
 
-from dashboard.adapters.objectstore import ObjectStore, open_store
 from dashboard.audit import verify
 from dashboard.models import AuditEntry
 
 LATEST = "latest.json"
+
+
+class ObjectStore(Protocol):
+    """Where checkpoints are kept (dashboard.adapters.objectstore gives one per URL; the
+    callers pass it in, so the audit core stays free of outside clients)."""
+
+    def read(self, name: str) -> bytes | None: ...
+    def write(self, name: str, data: bytes) -> None: ...
 
 
 class CheckpointError(Exception):
@@ -70,13 +78,9 @@ class Checkpoint:
                 "count": self.count, "legacy_until": self.legacy_until, "at": self.at}
 
 
-def _store() -> ObjectStore:
-    return open_store(settings.AUDIT_CHECKPOINT_URL)
-
-
-def read_latest(store: ObjectStore | None = None) -> Checkpoint | None:
+def read_latest(store: ObjectStore) -> Checkpoint | None:
     """The newest checkpoint, its signature checked; None when none was ever written."""
-    data = (store or _store()).read(LATEST)
+    data = store.read(LATEST)
     if data is None:
         return None
     try:
@@ -106,7 +110,7 @@ class Report:
         return not (self.rewrite or self.truncation)
 
 
-def check(store: ObjectStore | None = None) -> Report:
+def check(store: ObjectStore) -> Report:
     """Verify the chain, then compare it with the latest checkpoint."""
     checkpoint = read_latest(store)
     report = Report(checkpoint=checkpoint)
@@ -139,10 +143,9 @@ def check(store: ObjectStore | None = None) -> Report:
     return report
 
 
-def write(store: ObjectStore | None = None) -> Checkpoint:
+def write(store: ObjectStore) -> Checkpoint:
     """Sign and store a checkpoint of the chain as it is now; refuses a chain that does not
     verify against the previous checkpoint (that would launder the tampering)."""
-    store = store or _store()
     report = check(store)
     if not report.ok:
         raise CheckpointError(report.rewrite or report.truncation)

@@ -15,6 +15,7 @@ from dashboard.errors import (
     ServiceError,
     Unavailable,
 )
+from dashboard.services.config import delete_cluster, delete_service, save_cluster, save_service
 from dashboard.services.controls import lock_service, pause_service, resume_service, unlock_service
 from dashboard.services.podlogs import open_log, service_pods
 from dashboard.services.releases import (
@@ -40,6 +41,8 @@ __all__ = [
     "ServiceError",
     "Unavailable",
     "cancel_release",
+    "delete_cluster",
+    "delete_service",
     "lock_service",
     "open_log",
     "pause_service",
@@ -48,6 +51,8 @@ __all__ = [
     "request_rollback_to_revision",
     "resume_service",
     "revisions",
+    "save_cluster",
+    "save_service",
     "service_pods",
     "templates",
     "unlock_service",

@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from dashboard import audit
+from dashboard.adapters import objectstore
 from dashboard.audit import checkpoints
 from dashboard.models import AuditEntry
 
@@ -169,7 +170,7 @@ def test_it_accepts_older_unkeyed_entries_before_the_keyed_ones(keyed):
     _trail(2)
     call_command("audit_checkpoint")
     assert _verify()[0] == 0
-    assert checkpoints.read_latest().legacy_until == legacy[-1].pk
+    assert checkpoints.read_latest(objectstore.configured()).legacy_until == legacy[-1].pk
 
 
 def test_it_says_when_there_is_no_checkpoint_yet(keyed, capsys):

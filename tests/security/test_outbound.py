@@ -11,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from dashboard import csvsafe, notifications, slack
+from dashboard import csvsafe
 from dashboard.adapters import outbound
+from dashboard.api import notifications, slack
 from dashboard.api.admin import NotificationTargetForm
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.adapters import objectstore
 from dashboard.adapters.errors import AdapterError
 from dashboard.audit import checkpoints
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            cp = checkpoints.write()
+            cp = checkpoints.write(objectstore.configured())
         except (checkpoints.CheckpointError, AdapterError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"checkpoint: entry {cp.head_id}, {cp.count} entries, "

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard import auditcheck
+from dashboard.adapters import objectstore
 from dashboard.adapters.errors import AdapterError
 from dashboard.audit import checkpoints
 
@@ -23,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            checkpoint = checkpoints.read_latest()
+            checkpoint = checkpoints.read_latest(objectstore.configured())
         except (checkpoints.CheckpointError, AdapterError) as exc:
             raise CommandError(f"CHECKPOINT: {exc}", returncode=1) from None
         # The full walk also records the verified prefix the audit page builds on.
