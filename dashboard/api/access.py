@@ -34,8 +34,8 @@ SCOPE_PERMISSIONS = {
 SYSTEM = None  # the actor of CLI calls: whoever has a shell on the deployment
 
 
-def _name(actor: Any) -> str:
-    return str(actor.get_username()) if actor is not None else "cli"
+def _name(actor: Any, via: str = "cli") -> str:
+    return str(actor.get_username()) if actor is not None else via
 
 
 def _need(actor: Any, perm: str, what: str) -> None:
@@ -84,7 +84,7 @@ def issue_token(*, actor: Any, via: str, name: str, user: Any, scopes: list[str]
     with transaction.atomic():
         token, raw = ApiToken.issue(name=name, user=user, scopes=scopes, via=token_via,
                                     services=services or [], created_by=actor, **fields)
-        audit.append(actor=_name(actor), via=via, action="token.create",
+        audit.append(actor=_name(actor, via), via=via, action="token.create",
                      payload=_token_payload(token))
     return token, raw
 
@@ -101,7 +101,7 @@ def change_token(*, actor: Any, via: str, token: ApiToken, **changes: Any) -> Ap
         for field, value in changes.items():
             setattr(token, "via" if field == "token_via" else field, value)
         token.save()
-        audit.append(actor=_name(actor), via=via, action="token.change",
+        audit.append(actor=_name(actor, via), via=via, action="token.change",
                      payload=_token_payload(token))
     return token
 
@@ -115,7 +115,7 @@ def revoke_tokens(*, actor: Any, via: str, tokens: Any) -> int:
                 raise NotAllowed(f"{_name(actor)} may revoke only their own tokens")
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
-            audit.append(actor=_name(actor), via=via, action="token.revoke",
+            audit.append(actor=_name(actor, via), via=via, action="token.revoke",
                          payload=_token_payload(token))
             done += 1
     return done
@@ -128,7 +128,7 @@ def delete_token(*, actor: Any, via: str, token: ApiToken) -> None:
     with transaction.atomic():
         payload = _token_payload(token)
         token.delete()
-        audit.append(actor=_name(actor), via=via, action="token.delete", payload=payload)
+        audit.append(actor=_name(actor, via), via=via, action="token.delete", payload=payload)
 
 
 # --- Slack user mappings -------------------------------------------------------------------
@@ -150,7 +150,7 @@ def save_mapping(*, actor: Any, via: str, mapping: SlackUserMapping) -> SlackUse
     action = "slack_mapping.change" if mapping.pk else "slack_mapping.create"
     with transaction.atomic():
         mapping.save()
-        audit.append(actor=_name(actor), via=via, action=action, payload={
+        audit.append(actor=_name(actor, via), via=via, action=action, payload={
             "team_id": mapping.team_id, "slack_user_id": mapping.slack_user_id,
             "acting_as": mapping.user.get_username()})
     return mapping
@@ -164,7 +164,7 @@ def delete_mapping(*, actor: Any, via: str, mapping: SlackUserMapping) -> None:
         payload = {"team_id": mapping.team_id, "slack_user_id": mapping.slack_user_id,
                    "acting_as": mapping.user.get_username()}
         mapping.delete()
-        audit.append(actor=_name(actor), via=via, action="slack_mapping.delete",
+        audit.append(actor=_name(actor, via), via=via, action="slack_mapping.delete",
                      payload=payload)
 
 
@@ -183,7 +183,7 @@ def save_target(*, actor: Any, via: str, target: NotificationTarget) -> Notifica
           "add notification targets" if adding else "change notification targets")
     with transaction.atomic():
         target.save()
-        audit.append(actor=_name(actor), via=via,
+        audit.append(actor=_name(actor, via), via=via,
                      action="notification_target." + ("create" if adding else "change"),
                      payload=_target_payload(target))
     return target
@@ -194,5 +194,5 @@ def delete_target(*, actor: Any, via: str, target: NotificationTarget) -> None:
     with transaction.atomic():
         payload = _target_payload(target)
         target.delete()
-        audit.append(actor=_name(actor), via=via, action="notification_target.delete",
+        audit.append(actor=_name(actor, via), via=via, action="notification_target.delete",
                      payload=payload)

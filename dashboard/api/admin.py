@@ -21,6 +21,7 @@ from dashboard.api.models import (
     SlackUserMapping,
 )
 from dashboard.errors import NotAllowed
+from dashboard.models import Service
 
 
 class ApiTokenForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -198,6 +199,14 @@ class NotificationTargetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = NotificationTargetForm
     list_display = ["name", "kind", "active"]  # the URL can itself be a secret (Slack)
     list_filter = ["kind", "active"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationTarget]:
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        # Targets of Services the user may not see stay hidden (a small table: filtered here).
+        visible = set(Service.objects.visible_to(request.user).values_list("name", flat=True))
+        return qs.filter(pk__in=[t.pk for t in qs if set(t.services) <= visible])
 
     def get_actions(self, request: HttpRequest) -> Any:
         actions = super().get_actions(request)

@@ -29,7 +29,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from dashboard import states
 from dashboard.adapters import outbound
-from dashboard.api import chatops
+from dashboard.api import access, chatops
 from dashboard.api.models import IdempotencyRecord, SlackUserMapping
 
 log = logging.getLogger(__name__)
@@ -183,8 +183,12 @@ def slack_user(team_id: str, user_id: str) -> Any:
     users = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
     if len(users) != 1:
         return None
-    SlackUserMapping.objects.get_or_create(team_id=team_id, slack_user_id=user_id,
-                                           defaults={"user": users[0], "verified_email": email})
+    try:
+        # Learned from Slack's verified email: recorded like a mapping made in the admin.
+        access.save_mapping(actor=access.SYSTEM, via="slack", mapping=SlackUserMapping(
+            team_id=team_id, slack_user_id=user_id, user=users[0], verified_email=email))
+    except IntegrityError:
+        pass  # another command from this user learned it at the same moment
     return users[0]
 
 

@@ -128,6 +128,15 @@ def test_notification_targets_are_audited_without_their_url(root):
     assert entry.payload["host"] == "hooks.slack.com" and "sekrit" not in str(entry.payload)
 
 
+def test_notification_targets_of_hidden_services_stay_hidden(secret_service):
+    NotificationTarget.objects.create(name="secret-hook", url="https://ci.example.com/a",
+                                      services=["secret-svc"])
+    NotificationTarget.objects.create(name="all-hook", url="https://ci.example.com/b")
+    viewer = _user("viewer", "view_service", "view_notificationtarget")
+    body = _client(viewer).get("/admin/dashboard_api/notificationtarget/").content.decode()
+    assert "all-hook" in body and "secret-hook" not in body
+
+
 # --- scoping and redaction -----------------------------------------------------------------
 
 LISTS = ["/admin/dashboard/service/", "/admin/dashboard/release/", "/admin/dashboard/lock/",
