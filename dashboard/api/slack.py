@@ -12,6 +12,7 @@ lock <service> <reason>, unlock <service>, help.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -183,12 +184,11 @@ def slack_user(team_id: str, user_id: str) -> Any:
     users = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
     if len(users) != 1:
         return None
-    try:
-        # Learned from Slack's verified email: recorded like a mapping made in the admin.
+    # Learned from Slack's verified email: recorded like a mapping made in the admin. Another
+    # command from this user may have learned it at the same moment (IntegrityError).
+    with contextlib.suppress(IntegrityError):
         access.save_mapping(actor=access.SYSTEM, via="slack", mapping=SlackUserMapping(
             team_id=team_id, slack_user_id=user_id, user=users[0], verified_email=email))
-    except IntegrityError:
-        pass  # another command from this user learned it at the same moment
     return users[0]
 
 
