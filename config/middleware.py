@@ -123,3 +123,9 @@ class TrustedProxyMiddleware:
     def __call__(self, request):  # type: ignore[no-untyped-def]
         self.rewrite(request.META)
         return self.get_response(request)  # async mode: a coroutine, awaited by the handler
+
+
+def client_address(request: Any) -> str:
+    """The client's address as TrustedProxyMiddleware decided it (django-axes asks this, so
+    that no other X-Forwarded-For parsing ever applies)."""
+    return str(request.META.get("REMOTE_ADDR", ""))

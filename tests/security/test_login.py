@@ -45,6 +45,18 @@ def test_it_locks_out_after_repeated_failures_even_with_the_right_password(clien
     assert _signed_in(_login(client, "casey", PASSWORD, addr="192.0.2.99"))
 
 
+def test_it_locks_out_by_the_real_client_behind_proxies_whatever_the_client_writes(
+        client, staff, settings):
+    settings.TRUSTED_PROXIES = 2
+    for n in range(5):  # a different forged leftmost entry each time, one real client
+        client.post(LOGIN, {"username": "casey", "password": "wrong"}, REMOTE_ADDR="10.0.0.1",
+                    HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.7, 10.0.0.1")
+    locked = client.post(LOGIN, {"username": "casey", "password": PASSWORD},
+                         REMOTE_ADDR="10.0.0.1",
+                         HTTP_X_FORWARDED_FOR="198.51.100.99, 203.0.113.7, 10.0.0.1")
+    assert locked.status_code == 429
+
+
 def test_it_forgets_failures_after_a_success(client, staff):
     for _ in range(4):
         _login(client, "casey", "wrong")
