@@ -113,13 +113,20 @@ class Report:
 def check(store: ObjectStore) -> Report:
     """Verify the chain, then compare it with the latest checkpoint."""
     checkpoint = read_latest(store)
-    report = Report(checkpoint=checkpoint)
     legacy_until = checkpoint.legacy_until if checkpoint else None
     checked, bad, problem = verify(legacy_until=legacy_until)
+    report = compare(checkpoint)
     report.checked = checked
     if bad is not None:
         report.rewrite = (f"audit entry {bad.pk} ({bad.at:%Y-%m-%d %H:%M:%S} {bad.action}) is "
                           f"bad: {problem}; {checked} entries before it verify")
+    return report
+
+
+def compare(checkpoint: Checkpoint | None) -> Report:
+    """The checkpoint against the table (head, count), without walking the chain (the audit
+    page walks it already): truncation, or a recomputed head."""
+    report = Report(checkpoint=checkpoint)
     if checkpoint is None:
         report.notes.append("no checkpoint yet: deleting the newest entries cannot be detected")
         return report
@@ -132,11 +139,11 @@ def check(store: ObjectStore) -> Report:
             f"{checkpoint.head_id}; {count} of them remain"
             + ("" if head is not None else f" and entry {checkpoint.head_id} is gone"))
     elif head != checkpoint.head_hash:
-        report.rewrite = report.rewrite or (
+        report.rewrite = (
             f"entry {checkpoint.head_id}'s hash differs from the checkpoint of {checkpoint.at}: "
             "the chain up to it was recomputed")
     elif count > checkpoint.count:
-        report.rewrite = report.rewrite or (
+        report.rewrite = (
             f"{count - checkpoint.count} entries were inserted before entry "
             f"{checkpoint.head_id} after the checkpoint of {checkpoint.at}")
     report.entries_after = AuditEntry.objects.filter(id__gt=checkpoint.head_id).count()

@@ -13,6 +13,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from dashboard import auditcheck, csvsafe, permissions, refs, states
+from dashboard.adapters import objectstore
+from dashboard.adapters.errors import AdapterError
+from dashboard.audit import checkpoints
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.ui import facts, live, pages
 from dashboard.ui import metrics as metrics_mod
@@ -209,7 +212,23 @@ def audit_context(request: HttpRequest) -> dict[str, Any]:
             "service": service, "action": action,
             "chain": {"ok": bad is None, "checked": result.checked,
                       "bad_id": bad.pk if bad else None, "problem": result.problem,
-                      "full_at": result.full_at, "more": result.more}}
+                      "full_at": result.full_at, "more": result.more},
+            "anchor": _anchor()}
+
+
+def _anchor() -> dict[str, Any]:
+    """The chain against its latest signed checkpoint (kept outside the database)."""
+    try:
+        report = checkpoints.compare(checkpoints.read_latest(objectstore.configured()))
+    except (checkpoints.CheckpointError, AdapterError) as exc:
+        return {"ok": False, "text": f"the latest checkpoint cannot be used: {exc}"}
+    cp = report.checkpoint
+    if cp is None:
+        return {"ok": None, "text": "no signed checkpoint yet"}
+    if not report.ok:
+        return {"ok": False, "text": report.truncation or report.rewrite}
+    return {"ok": True, "text": f"matches the checkpoint of {cp.at} (entry {cp.head_id}, "
+                                f"{cp.count} entries; {report.entries_after} newer)"}
 
 
 def locks_context(user: Any) -> dict[str, Any]:

@@ -194,3 +194,14 @@ def test_it_reads_keys_from_a_file_and_refuses_malformed_ones(tmp_path, monkeypa
     with pytest.raises(ImproperlyConfigured, match="AUDIT_HMAC_KEYS is malformed"):
         conf._audit_hmac_keys()
     assert importlib.import_module("config.settings") is conf
+
+
+def test_the_audit_page_shows_the_checkpoint_status(keyed, admin_client):
+    entries = _trail(3)
+    page = admin_client.get("/admin/deployments/audit/").content.decode()
+    assert "not anchored" in page
+    call_command("audit_checkpoint")
+    assert "✓ anchored" in admin_client.get("/admin/deployments/audit/").content.decode()
+    _sql("DELETE FROM dashboard_auditentry WHERE id = %s", [entries[-1].pk])
+    page = admin_client.get("/admin/deployments/audit/").content.decode()
+    assert "checkpoint mismatch" in page and "2 of them remain" in page
