@@ -15,10 +15,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 
 class OutboundRefused(ValueError):
@@ -62,24 +63,47 @@ def check_syntax(url: str, kind: str) -> str:
     return host
 
 
-def check(url: str, kind: str) -> None:
+def check(url: str, kind: str) -> str:
     """check_syntax, then every address the host resolves to must be public (unless the host
-    is in OUTBOUND_PRIVATE_HOSTS)."""
+    is in OUTBOUND_PRIVATE_HOSTS). Returns the address to connect to."""
     host = check_syntax(url, kind)
-    if _matches(host, settings.OUTBOUND_PRIVATE_HOSTS):
-        return
+    private_ok = _matches(host, settings.OUTBOUND_PRIVATE_HOSTS)
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError:
         raise OutboundRefused(f"{host} does not resolve") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            raise OutboundRefused(f"{host} resolves to a private, loopback or reserved address")
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not private_ok and any(not a.is_global for a in addresses):
+        raise OutboundRefused(f"{host} resolves to a private, loopback or reserved address")
+    return str(addresses[0])
 
 
-def post(url: str, kind: str, *, timeout: Any, **kwargs: Any) -> requests.Response:
-    """POST after `check`; redirects are returned, never followed (a 3xx could point
-    anywhere, the checks above included)."""
-    check(url, kind)
-    return requests.post(url, allow_redirects=False, timeout=timeout, **kwargs)
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the address `check` approved while TLS still verifies the host's name:
+    resolving again at connect time would let a DNS answer change in between (rebinding)."""
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["server_hostname"] = self.hostname
+        kwargs["assert_hostname"] = self.hostname
+        super().init_poolmanager(*args, **kwargs)
+
+
+def post(url: str, kind: str, *, timeout: Any, headers: dict[str, str] | None = None,
+         **kwargs: Any) -> requests.Response:
+    """POST after `check`, to the address it approved; redirects are returned, never followed
+    (a 3xx could point anywhere, the checks above included)."""
+    address = check(url, kind)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    pinned = urlunsplit(parts._replace(netloc=f"{literal}:{parts.port}" if parts.port
+                                       else literal))
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy from the environment between us and the address
+        session.mount(f"{parts.scheme}://", _PinnedAdapter(host))
+        return session.post(pinned, headers={**(headers or {}), "Host": parts.netloc},
+                            allow_redirects=False, timeout=timeout, **kwargs)

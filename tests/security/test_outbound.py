@@ -114,3 +114,87 @@ def test_it_neutralises_formula_cells_in_csv():
     got = next(csv.reader(io.StringIO(out.getvalue())))
     assert got[:6] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx"]
     assert got[6:] == ["plain", "", "-3"]
+
+
+def test_it_connects_to_the_address_it_checked_not_a_later_dns_answer(settings, server,
+                                                                      monkeypatch):
+    import socket
+
+    base, hits = server
+    port = int(base.rsplit(":", 1)[1])
+    settings.OUTBOUND_PRIVATE_HOSTS = ["hook.test"]
+    answers = iter(["127.0.0.1"] + ["10.255.255.1"] * 10)  # rebinding after the check
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if host == "hook.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    response = outbound.post(f"http://hook.test:{port}/pinned", "webhook", data=b"{}",
+                             timeout=(2, 2))
+    assert response.status_code == 200 and hits == ["/pinned"]
+
+
+def test_it_keeps_verifying_the_tls_name_while_pinned(settings, monkeypatch, tmp_path):
+    import datetime
+    import socket
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hook.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("hook.test")]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            hits.append(self.headers["Host"])
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if host in ("hook.test", "other.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    settings.OUTBOUND_PRIVATE_HOSTS = ["hook.test", "other.test"]
+    try:
+        ok = outbound.post(f"https://hook.test:{port}/x", "webhook", data=b"{}", timeout=5,
+                           verify=str(tmp_path / "cert.pem"))
+        assert ok.status_code == 204 and hits == [f"hook.test:{port}"]
+        import requests
+        with pytest.raises(requests.exceptions.SSLError):  # the name is still checked
+            outbound.post(f"https://other.test:{port}/x", "webhook", data=b"{}", timeout=5,
+                          verify=str(tmp_path / "cert.pem"))
+    finally:
+        httpd.shutdown()
