@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import SESSION_KEY, logout
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django_otp import devices_for_user, match_token, user_has_device
@@ -52,6 +55,47 @@ def second_factor_ok(user: Any) -> bool:
     if user.is_verified():
         return True
     return not (user_has_device(user, confirmed=True) or permissions.needs_second_factor(user))
+
+
+class SecondFactorMiddleware:
+    """Ends a signed-in session that lacks a code it now needs (a device was enrolled, or
+    OTP_REQUIRED_FOR_DEPLOYERS turned on, after it signed in), on every admin and REST path:
+    the dashboard pages and session-authenticated REST do not all pass through the admin
+    site's has_permission. Requests without a session (REST tokens) cost nothing here."""
+
+    sync_capable = True
+    async_capable = True
+    PREFIXES = ("/admin/", "/api/")
+    EXEMPT = ("/admin/login/", "/admin/logout/")
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def _applies(self, request: HttpRequest) -> bool:
+        path = request.path_info
+        return (path.startswith(self.PREFIXES) and not path.startswith(self.EXEMPT)
+                and settings.SESSION_COOKIE_NAME in request.COOKIES)
+
+    @staticmethod
+    def _enforce(request: HttpRequest) -> None:
+        user = request.user
+        if user.is_authenticated and not second_factor_ok(user):
+            logout(request)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        if self._applies(request):
+            self._enforce(request)
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        if self._applies(request) and await request.session.aget(SESSION_KEY):
+            await sync_to_async(self._enforce)(request)
+        return await self.get_response(request)
 
 
 def install(site: admin.AdminSite | None = None) -> None:

@@ -101,6 +101,29 @@ def test_it_keeps_a_session_without_a_verified_code_out_of_the_admin(client, sta
     assert client.get("/admin/").status_code == 302
 
 
+def test_it_ends_such_a_session_on_the_dashboard_pages_and_rest_too(client, staff, settings):
+    staff.user_permissions.add(Permission.objects.get(codename="view_service"))
+    client.force_login(staff)
+    assert client.get("/admin/deployments/releases/").status_code == 200
+    assert client.get("/api/v1/services/").status_code == 200
+    settings.OTP_REQUIRED_FOR_DEPLOYERS = True
+    staff.user_permissions.add(Permission.objects.get(codename="deploy_service"))
+    assert client.get("/api/v1/services/").status_code in (401, 403)
+    assert client.get("/admin/deployments/releases/").status_code == 302  # to the login page
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_ends_such_a_session_under_asgi_too(async_client, settings):
+    staff = await User.objects.acreate(username="casey", is_staff=True)
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(_device)(staff)
+    await async_client.aforce_login(staff)
+    assert (await async_client.get("/admin/login/")).status_code == 200  # exempt
+    response = await async_client.get("/api/v1/services/")
+    assert response.status_code in (401, 403)
+
+
 def test_it_lets_users_without_a_device_in_when_nothing_requires_one(client, staff):
     assert _signed_in(_login(client, "casey", PASSWORD))
 
