@@ -142,3 +142,23 @@ def test_it_requires_a_second_factor_of_deployers_when_configured(client, staff,
     client.logout()
     device = _device(staff)
     assert _signed_in(_login(client, "casey", PASSWORD, otp=_code(device)))
+
+
+def test_a_user_turns_on_two_factor_for_themselves(client, staff):
+    from dashboard.models import AuditEntry
+
+    client.force_login(staff)
+    page = client.get("/admin/deployments/two-factor/")
+    assert page.status_code == 200 and 'id="totp-secret"' in page.content.decode()
+    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    wrong = client.post("/admin/deployments/two-factor/", {"code": "000000"})
+    assert "not valid" in wrong.content.decode()
+    device.refresh_from_db()
+    device.throttle_reset()
+    done = client.post("/admin/deployments/two-factor/", {"code": _code(device)})
+    assert done.status_code == 302
+    assert TOTPDevice.objects.get(user=staff).confirmed
+    assert AuditEntry.objects.filter(action="two_factor.enrol", actor="casey").exists()
+    assert client.get("/admin/").status_code == 200  # this session verified its code
+    client.logout()
+    assert not _signed_in(_login(client, "casey", PASSWORD))  # a code is needed from now on

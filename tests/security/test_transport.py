@@ -105,7 +105,7 @@ def test_it_sends_secure_cookies_and_hsts_behind_a_trusted_tls_proxy(behind_tls_
 
 
 CSP_PAGES = ["/admin/login/", "/admin/", "/admin/deployments/audit/", "/admin/deployments/locks/",
-             "/admin/dashboard/service/", "/api/v1/docs/"]
+             "/admin/dashboard/service/", "/api/v1/docs/", "/admin/deployments/two-factor/"]
 
 
 @pytest.mark.django_db
