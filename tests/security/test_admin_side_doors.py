@@ -42,7 +42,7 @@ def cluster() -> Cluster:
 def _service(cluster: Cluster, name: str, **kw) -> Service:
     return Service.objects.create(name=name, cluster=cluster, namespace="default",
                                   deployment=name, container=name,
-                                  image_repository=f"gcr.io/x/{name}", gcp_project="sandbox",
+                                  image_repository=f"gcr.io/sandbox/{name}", gcp_project="sandbox",
                                   build_trigger_id=name, health_service=name, **kw)
 
 
