@@ -272,7 +272,7 @@ def metrics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
     writer = csv.DictWriter(response, fieldnames=metrics_mod.EXPORT_FIELDS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(csvsafe.row(r) for r in rows)  # like every CSV export
     return response
 
 
