@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0003_cluster_gke_name_and_image_repository_names'),
+        ('dashboard', '0004_audit_verified_prefix'),
     ]
 
     operations = [
