@@ -51,10 +51,16 @@ class SecondFactorLoginForm(AdminAuthenticationForm):
 
 
 def second_factor_ok(user: Any) -> bool:
-    """A session may use the admin when it verified a code, or when none is needed."""
+    """A session may use the admin when it verified a code, or when none is needed. Kept on
+    the request's user object: the middleware and the admin site both ask (one query)."""
     if user.is_verified():
         return True
-    return not (user_has_device(user, confirmed=True) or permissions.needs_second_factor(user))
+    cached: bool | None = getattr(user, "_second_factor_ok", None)
+    if cached is None:
+        cached = not (user_has_device(user, confirmed=True)
+                      or permissions.needs_second_factor(user))
+        user._second_factor_ok = cached
+    return cached
 
 
 class SecondFactorMiddleware:
