@@ -12,17 +12,77 @@ before.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
 MAX_IDLE = 32  # idle threads kept for the next requests; a burst beyond that is let go
 
 
-class ReusingThreadsASGIHandler(ASGIHandler):
+class BodyTooLarge(Exception):
+    pass
+
+
+class BoundedBodyASGIHandler(ASGIHandler):
+    """Bodies are bounded while they arrive, declared (Content-Length) or not (chunked).
+
+    Django's handler buffers the whole body (spilling to disk) before any view can refuse it,
+    and with chunked transfer there is no Content-Length for a view to check: one client
+    could fill the disk. Past settings.MAX_REQUEST_BODY_BYTES the request gets a 413 at once.
+    A chunked body within the limit gets a Content-Length, so views parse it as any other.
+    """
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            return await self._too_large(send, limit)
+        try:
+            await super().handle(scope, receive, send)
+        except BodyTooLarge:
+            await self._too_large(send, limit)
+
+    async def read_body(self, receive: Any) -> Any:
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        total = 0
+
+        async def bounded() -> Any:
+            nonlocal total
+            message = await receive()
+            total += len(message.get("body", b""))
+            if total > limit:
+                raise BodyTooLarge
+            return message
+
+        return await super().read_body(bounded)
+
+    def create_request(self, scope: Mapping[str, Any], body_file: Any) -> Any:
+        headers = scope.get("headers") or []
+        if not any(name == b"content-length" for name, _ in headers):
+            size = body_file.seek(0, os.SEEK_END)
+            body_file.seek(0)
+            if size:
+                scope = {**scope, "headers": [*headers, (b"content-length", str(size).encode())]}
+        return super().create_request(scope, body_file)
+
+    @staticmethod
+    async def _too_large(send: Any, limit: int) -> None:
+        body = json.dumps({"error": "payload_too_large",
+                           "detail": f"request body is larger than {limit} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class ReusingThreadsASGIHandler(BoundedBodyASGIHandler):
     def __init__(self, max_idle: int = MAX_IDLE) -> None:
         super().__init__()
         self.max_idle = max_idle

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +41,46 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _dev_secret(name: str, make: str) -> str:
+    """A secret kept under var/ for local runs and tests (generated once, owner-only)."""
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(make)
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _audit_hmac_keys() -> dict[str, bytes]:
+    """`id:secret[,id:secret...]`: the first signs new audit entries, the rest only verify
+    older ones (rotation: put the new key first, keep the old ones while entries use them)."""
+    raw = env_secret("AUDIT_HMAC_KEYS") or _dev_secret(
+        "audit_hmac_key", f"dev1:{secrets.token_urlsafe(48)}")
+    keys: dict[str, bytes] = {}
+    for item in raw.split(","):
+        kid, sep, secret = item.strip().partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]{1,16}", kid) or len(secret) < 32:
+            raise ImproperlyConfigured(
+                "AUDIT_HMAC_KEYS is malformed: expected id:secret[,id:secret...], ids of 1-16 "
+                "letters, digits, '_.-', secrets of at least 32 characters")
+        if kid in keys:
+            raise ImproperlyConfigured(f"AUDIT_HMAC_KEYS is malformed: key id {kid} repeats")
+        keys[kid] = secret.encode()
+    return keys
+
+
+AUDIT_HMAC_KEYS = _audit_hmac_keys()
+# Ed25519 private key (PEM PKCS#8 or base64 of the 32-byte seed) that signs checkpoints.
+AUDIT_SIGNING_KEY = env_secret("AUDIT_SIGNING_KEY") or _dev_secret(
+    "audit_signing_key", base64.b64encode(secrets.token_bytes(32)).decode())
+# Where signed checkpoints go: gs://bucket/prefix (Cloud Storage) or a directory path.
+AUDIT_CHECKPOINT_URL = os.environ.get("AUDIT_CHECKPOINT_URL", "").strip() or str(
+    VAR_DIR / "audit-checkpoints")
+if "://" in AUDIT_CHECKPOINT_URL and not re.fullmatch(
+        r"gs://[a-z0-9][a-z0-9._-]{1,221}(/.*)?", AUDIT_CHECKPOINT_URL):
+    raise ImproperlyConfigured(
+        "AUDIT_CHECKPOINT_URL is malformed: expected gs://bucket[/prefix] or a directory path")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = [
     f"http://{h}:8000" for h in ALLOWED_HOSTS if h not in ("*", "testserver")
@@ -52,6 +94,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "channels",
@@ -61,8 +106,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIdMiddleware",  # first: every later log line carries the id
+    "config.middleware.TrustedProxyMiddleware",  # first: everything below sees the real client
+    "config.middleware.RequestIdMiddleware",  # next: every later log line carries the id
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "config.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     # Errors under /api/v1/ that Django answers itself (no route, an uncaught exception) as
     # problem details too; outside CommonMiddleware so that it sees what that one raises.
@@ -71,8 +118,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "dashboard.ui.login.SecondFactorMiddleware",  # sessions that now lack a needed code end
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -210,6 +260,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.verify_audit_chain",
         "schedule": timedelta(hours=1),
     },
+    "audit-checkpoint": {
+        "task": "dashboard.audit_checkpoint",
+        "schedule": timedelta(
+            seconds=env_int("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=10)),
+    },
     "purge-idempotency-records": {
         "task": "dashboard_api.purge_idempotency_records",
         "schedule": timedelta(hours=1),
@@ -252,6 +307,13 @@ SLACK_SIGNING_SECRET = env_secret("SLACK_SIGNING_SECRET", "") or ""
 # Optional: lets the Slack integration map users by their Slack-verified email (users.info).
 SLACK_BOT_TOKEN = env_secret("SLACK_BOT_TOKEN", "") or ""
 SLACK_API_URL = env_url("SLACK_API_URL", "https://slack.com/api/", ("http", "https")) or ""
+# Outgoing calls to user-configured URLs (dashboard/adapters/outbound.py): Slack's hosts for
+# Slack, an allowlist for webhooks (`*` = any public host), and hosts whose private or
+# loopback addresses are allowed (none by default; a local receiver needs e.g. 127.0.0.1).
+SLACK_OUTBOUND_HOSTS = env_list("SLACK_OUTBOUND_HOSTS", ["hooks.slack.com"])
+OUTBOUND_WEBHOOK_HOSTS = env_list("OUTBOUND_WEBHOOK_HOSTS", ["*"])
+OUTBOUND_PRIVATE_HOSTS = [h.strip() for h in os.environ.get("OUTBOUND_PRIVATE_HOSTS", "").split(",")
+                          if h.strip()]
 # Per-token REST throttle (DRF rate syntax), unless a token carries its own limit.
 API_TOKEN_RATE = env_rate("API_TOKEN_RATE", "1200/min")
 STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY", "") or ""
@@ -276,11 +338,39 @@ EMAIL_HOST_PASSWORD = env_secret("EMAIL_PASSWORD", None) or unquote(_email.passw
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "licenses@localhost"
 
+# Largest request body any view gets (config/asgi_http.py enforces it while the body arrives,
+# chunked or not). The license API's own default is its LICENSE_API_MAX_BODY_BYTES.
+MAX_REQUEST_BODY_BYTES = env_int(
+    "MAX_REQUEST_BODY_BYTES",
+    env_int("LICENSE_API_MAX_BODY_BYTES", 16 * 1024, minimum=256) if APP_ROLE == "licenseapi"
+    else 2621440, minimum=1024)
+
 # --- Auth, REST, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# django-axes: repeated failed logins for one username from one address lock that pair out
+# for a while (the address is the real client's: config.middleware.TrustedProxyMiddleware).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; a row per successful login is not needed
+AXES_VERBOSE = False
+# TOTP second factor (django-otp): optional for everyone who enrols a device; required for
+# the users dashboard.permissions.needs_second_factor names when this is on.
+OTP_REQUIRED_FOR_DEPLOYERS = env_bool("OTP_REQUIRED_FOR_DEPLOYERS", False)
+OTP_TOTP_ISSUER = "Deploy dashboard"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -308,12 +398,48 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # without a collectstatic run (make run, tests) it finds them in the apps directly.
 WHITENOISE_USE_FINDERS = not STATIC_ROOT.exists()
 
+# --- Transport and sessions --------------------------------------------------------------
+# TRUSTED_PROXIES: how many proxies in front append to X-Forwarded-For (GKE's HTTP(S) load
+# balancer: 2). 0 = nothing in front: every X-Forwarded-* header is dropped, since a direct
+# client could write anything there. Behind proxies, the scheme they report is believed, and
+# then (HTTPS_ONLY, on by default there) cookies are Secure, HSTS is sent and plain HTTP is
+# redirected, except for the probes that reach the pod directly.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+HTTPS_ONLY = env_bool("HTTPS_ONLY", TRUSTED_PROXIES > 0)
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^health/"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000, minimum=0) if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other hosts of the domain are not ours to decide
+if HTTPS_ONLY:
+    CSRF_TRUSTED_ORIGINS += [f"https://{h}" for h in ALLOWED_HOSTS if h not in ("*", "testserver")]
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# A working day; a closed browser does not end it sooner (people keep the dashboard open).
+SESSION_COOKIE_AGE = env_int("SESSION_LIFETIME_SECONDS", 8 * 3600, minimum=300)
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from our own static files, no inline
+# script and no eval. Inline style attributes stay allowed (progress bars set widths).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # text (readable, `make run`) or json (one object per line: the image's default); what each
 # record carries and what is masked: config/logs.py.

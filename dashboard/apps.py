@@ -8,6 +8,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # The Deployments section on the admin index, whichever URLconf is loaded first.
-        from dashboard.ui import admin_site
+        from dashboard.ui import admin_site, login
 
         admin_site.install()
+        login.install()  # TOTP at sign-in (django-otp)

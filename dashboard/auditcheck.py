@@ -40,17 +40,25 @@ class Result:
         return self.bad is None
 
 
-def _walk(rows: Iterable[AuditEntry], prev: str) -> tuple[int, AuditEntry | None, str,
-                                                          AuditEntry | None]:
+def _walk(rows: Iterable[AuditEntry], prev: str, *, keyed: bool = False,
+          legacy_until: int | None = None) -> tuple[int, AuditEntry | None, str,
+                                                    AuditEntry | None]:
     checked, last = 0, None
     for entry in rows:
-        if entry.prev_hash != prev:
-            return checked, entry, "prev_hash does not match the previous entry's hash", last
-        if audit.compute_hash(entry) != entry.hash:
-            return checked, entry, "hash does not match the entry's contents", last
+        problem = audit.entry_problem(entry, prev, keyed=keyed, legacy_until=legacy_until)
+        if problem:
+            return checked, entry, problem, last
+        keyed = keyed or bool(entry.key_id)
         prev, last = entry.hash, entry
         checked += 1
     return checked, None, "", last
+
+
+def _intact(entry: AuditEntry) -> bool:
+    try:
+        return audit.compute_hash(entry) == entry.hash
+    except audit.UnknownKey:
+        return False
 
 
 def _record(last: AuditEntry, count: int, full: bool, back: bool = False) -> None:
@@ -75,16 +83,18 @@ def verify_recent(limit: int | None = None) -> Result:
     stays fast even on a chain nobody verified yet; later views carry on from there)."""
     prefix = AuditVerifiedPrefix.objects.filter(pk=_ROW).first()
     start, prev, count = 0, audit.GENESIS, 0
+    anchor = None
     if prefix is not None and prefix.entry_id:
         anchor = AuditEntry.objects.filter(pk=prefix.entry_id).first()
-        if (anchor is None or anchor.hash != prefix.hash
-                or audit.compute_hash(anchor) != anchor.hash):
+        if anchor is None or anchor.hash != prefix.hash or not _intact(anchor):
             return Result(0, anchor or AuditEntry(pk=prefix.entry_id),
                           "the last verified entry was changed or removed since it was "
                           "verified", 1, prefix.full_at)
         start, prev, count = prefix.entry_id, prefix.hash, prefix.count
     newer = AuditEntry.objects.filter(id__gt=start).order_by("id")
-    walked, bad, problem, last = _walk((newer[:limit] if limit else newer).iterator(2000), prev)
+    keyed = bool(start and anchor is not None and anchor.key_id)  # after keyed, all keyed
+    walked, bad, problem, last = _walk((newer[:limit] if limit else newer).iterator(2000), prev,
+                                       keyed=keyed)
     if last is not None:
         _record(last, count + walked, full=False)
     more = bool(limit and bad is None and walked == limit
@@ -93,10 +103,11 @@ def verify_recent(limit: int | None = None) -> Result:
                   prefix.full_at if prefix is not None else None, more)
 
 
-def verify_full() -> Result:
-    """Walk the whole chain (audit.verify's rules); record the prefix it proved good."""
+def verify_full(legacy_until: int | None = None) -> Result:
+    """Walk the whole chain (audit.verify's rules; `legacy_until` from the latest signed
+    checkpoint); record the prefix it proved good."""
     rows = AuditEntry.objects.order_by("id").iterator(2000)
-    walked, bad, problem, last = _walk(rows, audit.GENESIS)
+    walked, bad, problem, last = _walk(rows, audit.GENESIS, legacy_until=legacy_until)
     if last is not None:
         _record(last, walked, full=bad is None, back=bad is not None)
     elif bad is not None:  # the very first entry is bad: nothing is known good

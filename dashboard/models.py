@@ -395,6 +395,8 @@ class AuditEntry(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which of settings.AUDIT_HMAC_KEYS keyed `hash` (empty: an entry from before keys).
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     objects = AuditQuerySet.as_manager()
 

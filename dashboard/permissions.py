@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
@@ -70,3 +71,21 @@ def can_force(user: Any, service: Service) -> bool:
 
 def can_pause(user: Any, service: Service) -> bool:
     return _allowed(user, "pause_service", service)
+
+
+def needs_second_factor(user: Any) -> bool:
+    """Whether `user` must sign in to the admin with a TOTP code.
+
+    Today: whoever may deploy (the deploy_service permission, superusers included) when
+    settings.OTP_REQUIRED_FOR_DEPLOYERS is on. This is the one place the rule lives: once
+    environments exist, a deploy right on an environment that needs approvals belongs here.
+    """
+    if not getattr(settings, "OTP_REQUIRED_FOR_DEPLOYERS", False):
+        return False
+    return bool(getattr(user, "is_active", False) and user.has_perm("dashboard.deploy_service"))
+
+
+def may(user: Any, perm: str, service: Service) -> bool:
+    """`dashboard.<perm>` on this Service (its group restriction included): for model
+    permissions that have no can_* of their own (change_service, delete_service)."""
+    return _allowed(user, perm, service)

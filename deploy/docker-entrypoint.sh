@@ -6,11 +6,11 @@ role=${1:-web}
 case "$role" in
   web)
     export DATABASE_POOL_SIZE="${DATABASE_POOL_SIZE:-10}"
-    exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --lifespan off --ws websockets-sansio --proxy-headers "$@" ;;
+    exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --lifespan off --ws websockets-sansio --no-proxy-headers "$@" ;;
   licenseapi)
     export APP_ROLE=licenseapi
     export DATABASE_POOL_SIZE="${DATABASE_POOL_SIZE:-10}"
-    exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --lifespan off --proxy-headers --workers "${WEB_CONCURRENCY:-2}" "$@" ;;
+    exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --lifespan off --no-proxy-headers --workers "${WEB_CONCURRENCY:-2}" "$@" ;;
   worker)
     exec celery -A config worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-4}" "$@" ;;
   beat)

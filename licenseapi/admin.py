@@ -185,9 +185,10 @@ class ActivationAdmin(admin.ModelAdmin):
 
 @admin.register(StaffToken)
 class StaffTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["name", "prefix", "created_at", "last_used_at"]
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["name", "prefix", "scopes", "expires_at", "created_at", "last_used_at"]
+    fields = ["name", "prefix", "scopes", "expires_at", "created_at", "last_used_at",
+              "revoked_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens are created by `manage.py create_license_staff_token NAME`

@@ -18,7 +18,6 @@ _INT_DEFAULTS: dict[str, tuple[int, int]] = {
     "LICENSE_RATE_LIMIT_PER_KEY": (60, 1),
     "LICENSE_RATE_LIMIT_PER_IP": (300, 1),
     "LICENSE_API_MAX_BODY_BYTES": (16 * 1024, 256),
-    "LICENSE_TRUSTED_PROXIES": (0, 0),
 }
 
 
@@ -57,13 +56,6 @@ def rate_limits_enabled() -> bool:
     return bool(
         _setting("LICENSE_RATE_LIMIT_ENABLED", lambda: env_bool("LICENSE_RATE_LIMIT_ENABLED", True))
     )
-
-
-def trusted_proxies() -> int:
-    """How many proxies in front of us append to X-Forwarded-For (GKE's HTTP(S) load balancer
-    appends two: client and its own address). 0 = use the socket address, since trusting the
-    header when nothing in front rewrites it would let any client pick its rate-limit bucket."""
-    return get_int("LICENSE_TRUSTED_PROXIES")
 
 
 def redis_url() -> str:

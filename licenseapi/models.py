@@ -244,12 +244,24 @@ class LicenseChange(models.Model):
         return f"{self.action} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
 
 
+STAFF_SCOPES = ("read", "issue", "manage")  # list/see; issue licenses; suspend/reinstate/revoke
+
+
+def _read_only() -> list[str]:
+    return ["read"]
+
+
 class StaffToken(models.Model):
-    """Bearer tokens for the staff endpoints (`manage.py create_license_staff_token NAME`)."""
+    """Bearer tokens for the staff endpoints (`manage.py create_license_staff_token NAME`).
+
+    A token may do what its scopes say until it expires; tokens from before scopes existed
+    are read-only (secure by default: re-issue one with the scopes it needs)."""
 
     name = models.CharField(max_length=100, unique=True)
     prefix = models.CharField(max_length=8, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=_read_only)
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -22,6 +22,7 @@ from licenseapi.keys import (
     secret_matches,
 )
 from licenseapi.models import (
+    STAFF_SCOPES,
     Activation,
     License,
     LicenseChange,
@@ -360,10 +361,17 @@ def rotate_key(license_id: Any, actor: str) -> tuple[License, str]:
     return lic, key
 
 
-def create_staff_token(name: str) -> str:
+def create_staff_token(name: str, scopes: tuple[str, ...] | list[str] = ("read",),
+                       expires_in: timedelta | None = timedelta(days=90)) -> str:
     """Create a staff API token; returns it (the only time it exists in clear)."""
+    unknown = sorted(set(scopes) - set(STAFF_SCOPES))
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be some of {', '.join(STAFF_SCOPES)}")
     token, parts = generate_staff_token()
-    StaffToken.objects.create(name=name, prefix=parts.prefix, token_hash=parts.secret_hash)
+    StaffToken.objects.create(
+        name=name, prefix=parts.prefix, token_hash=parts.secret_hash,
+        scopes=[s for s in STAFF_SCOPES if s in scopes],
+        expires_at=timezone.now() + expires_in if expires_in else None)
     return token
 
 

@@ -33,4 +33,11 @@ def require_postgres(is_postgres: bool) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_apart(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Each test anchors its own audit chain: checkpoints of `make run` (var/) or of another
+    # test must not make a fresh test database look truncated.
+    settings.AUDIT_CHECKPOINT_URL = str(tmp_path_factory.mktemp("audit-checkpoints"))
+
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

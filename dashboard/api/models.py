@@ -11,7 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-SCOPES = ("read", "deploy", "rollback", "lock", "admin")
+# "force" is break-glass (deploy or roll back through someone's lock): never implied, not even
+# by "admin", and it needs the force_lock permission as well.
+SCOPES = ("read", "deploy", "rollback", "lock", "admin", "force")
 TOKEN_PREFIX = "ddt_"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -94,7 +96,11 @@ class ApiToken(models.Model):
     def has_scope(self, scope: str) -> bool:
         # admin implies everything; every write scope implies read (a CI token with only
         # "deploy" can still poll the status URL of the release it started)
-        if "admin" in self.scopes or scope in self.scopes:
+        if scope in self.scopes:
+            return True
+        if scope == "force":
+            return False
+        if "admin" in self.scopes:
             return True
         return scope == "read" and bool(set(self.scopes) & set(SCOPES))
 
@@ -142,6 +148,8 @@ class SlackUserMapping(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team_id", "slack_user_id"], name="slack_user_unique"),
         ]
+        # Mapping lets a Slack user act as a dashboard user: a right of its own.
+        permissions = [("map_slack_user", "Can map Slack users to dashboard users")]
 
     def __str__(self) -> str:
         return f"{self.team_id}/{self.slack_user_id} -> {self.user}"

@@ -21,6 +21,7 @@ from celery import shared_task
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from dashboard.adapters import outbound
 from dashboard.api.models import NotificationTarget
 from dashboard.models import Lock, ReleaseEvent
 
@@ -205,7 +206,11 @@ def deliver(self: Any, target_id: int, body: str) -> int | None:
         if target.secret:
             headers[SIGNATURE_HEADER] = sign(target.secret, timestamp, data)
     try:
-        response = requests.post(target.url, data=data, headers=headers, timeout=TIMEOUT)
+        response = outbound.post(target.url, target.kind, data=data, headers=headers,
+                                 timeout=TIMEOUT)
+    except outbound.OutboundRefused as exc:  # retrying cannot help; the URL must change
+        log.warning("notification target %s not called: %s", target.name, exc)
+        return None
     except requests.RequestException as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from None
     if response.status_code >= 500 or response.status_code in (408, 429):

@@ -10,6 +10,8 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer
 
+from dashboard import csvsafe
+
 
 class CSVRenderer(BaseRenderer):
     """Rows of dicts as CSV: always a header row (the view's `csv_fields`), so an empty export
@@ -29,6 +31,7 @@ class CSVRenderer(BaseRenderer):
             writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: json.dumps(v, sort_keys=True) if isinstance(v, dict | list)
-                                 else v for k, v in row.items()})
+                writer.writerow(csvsafe.row({
+                    k: json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
+                    for k, v in row.items()}))
         return out.getvalue().encode()

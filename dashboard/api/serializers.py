@@ -35,7 +35,8 @@ class ReleaseCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     force_reason = StrictCharField(
         max_length=2000, required=False, allow_blank=True, default="",
-        help_text="deploy through a lock (needs the force permission and admin scope)")
+        help_text="deploy through a lock (break-glass: needs the token's 'force' scope and the "
+                  "force_lock permission)")
 
     # What the fields alone cannot say (ApiSchema._map_serializer adds it to the schema).
     json_schema_extra = {"anyOf": [

@@ -12,6 +12,7 @@ lock <service> <reason>, unlock <service>, help.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -28,7 +29,8 @@ from django.views.decorators.http import require_POST
 from slack_sdk.signature import SignatureVerifier
 
 from dashboard import states
-from dashboard.api import chatops
+from dashboard.adapters import outbound
+from dashboard.api import access, chatops
 from dashboard.api.models import IdempotencyRecord, SlackUserMapping
 
 log = logging.getLogger(__name__)
@@ -153,8 +155,10 @@ def post(response_url: str, text: str) -> None:
     if not response_url:
         return
     try:
-        requests.post(response_url, json={"response_type": "ephemeral", "text": text,
-                                          "replace_original": False}, timeout=TIMEOUT)
+        outbound.post(response_url, "slack", json={"response_type": "ephemeral", "text": text,
+                                                   "replace_original": False}, timeout=TIMEOUT)
+    except outbound.OutboundRefused as exc:  # a forged payload must not aim the worker inside
+        log.warning("Slack response_url not called: %s", exc)
     except requests.RequestException as exc:  # Slack being unreachable must not fail the task
         log.warning("posting to Slack response_url failed: %s", exc)
 
@@ -186,8 +190,11 @@ def slack_user(team_id: str, user_id: str) -> Any:
     users = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
     if len(users) != 1:
         return None
-    SlackUserMapping.objects.get_or_create(team_id=team_id, slack_user_id=user_id,
-                                           defaults={"user": users[0], "verified_email": email})
+    # Learned from Slack's verified email: recorded like a mapping made in the admin. Another
+    # command from this user may have learned it at the same moment (IntegrityError).
+    with contextlib.suppress(IntegrityError):
+        access.save_mapping(actor=access.SYSTEM, via="slack", mapping=SlackUserMapping(
+            team_id=team_id, slack_user_id=user_id, user=users[0], verified_email=email))
     return users[0]
 
 

@@ -36,7 +36,7 @@ from dashboard.api.params import (
     query,
     since,
 )
-from dashboard.api.permissions import check_service, token_of
+from dashboard.api.permissions import check_service, has_scope, token_of
 from dashboard.api.queries import service_summaries, visible_services
 from dashboard.api.renderers import CSVRenderer
 from dashboard.models import AuditEntry, Release, ReleaseEvent, Service
@@ -111,6 +111,9 @@ class ReleaseList(GenericApiView):
         data = _validated(s.ReleaseCreateSerializer, request)
         service = _service(request, data["service"], field="service")
         check_service(request, service, "deploy")
+        if data["force_reason"] and not has_scope(request, "force"):
+            raise exceptions.PermissionDenied(
+                "force_reason breaks a lock: this token lacks the 'force' scope.")
         key = request.headers.get("Idempotency-Key", "").strip()
         try:
             release = services.request_release(

@@ -16,6 +16,7 @@ from dashboard.errors import (
     ServiceError,
     Unavailable,
 )
+from dashboard.services.config import delete_cluster, delete_service, save_cluster, save_service
 from dashboard.services.controls import (
     check_rollout_steps,
     lock_service,
@@ -54,6 +55,8 @@ __all__ = [
     "cancel_release",
     "check_rollout_steps",
     "continue_step",
+    "delete_cluster",
+    "delete_service",
     "lock_service",
     "open_log",
     "pause_service",
@@ -63,6 +66,8 @@ __all__ = [
     "resume_service",
     "revisions",
     "rollback_target",
+    "save_cluster",
+    "save_service",
     "schema_changes",
     "service_pods",
     "step_view",

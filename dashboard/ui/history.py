@@ -12,7 +12,10 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from dashboard import auditcheck, permissions, refs, services, states
+from dashboard import auditcheck, csvsafe, permissions, refs, services, states
+from dashboard.adapters import objectstore
+from dashboard.adapters.errors import AdapterError
+from dashboard.audit import checkpoints
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
 from dashboard.ui import facts, live, pages
 from dashboard.ui import metrics as metrics_mod
@@ -174,9 +177,7 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     writer = csv.DictWriter(response, fieldnames=FIELDS)
     writer.writeheader()
     for row in rows:
-        # Spreadsheet formula injection: a cell starting with = + - @ is data, not a formula.
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v)
-                         for k, v in row.items()})
+        writer.writerow(csvsafe.row(row))  # formula cells neutralised
     return response
 
 
@@ -189,7 +190,7 @@ def compare(release: Release) -> dict[str, Any]:
     rows = [(f.replace("_", " "), before.get(f, ""), now.get(f, ""),
              previous is not None and before.get(f) != now.get(f)) for f in FIELDS if f != "id"]
     diff_url = ""
-    repo = refs.redact(release.service.git_repo or "").removesuffix(".git")
+    repo = refs.redact(release.service.git_repo or "").removesuffix(".git")  # no credentials
     if previous and previous.commit_sha and release.commit_sha and repo.startswith("https://"):
         diff_url = f"{repo}/compare/{previous.commit_sha}...{release.commit_sha}"
     return {"release": release, "previous": previous, "rows": rows, "diff_url": diff_url,
@@ -219,7 +220,23 @@ def audit_context(request: HttpRequest) -> dict[str, Any]:
             "service": service, "action": action,
             "chain": {"ok": bad is None, "checked": result.checked,
                       "bad_id": bad.pk if bad else None, "problem": result.problem,
-                      "full_at": result.full_at, "more": result.more}}
+                      "full_at": result.full_at, "more": result.more},
+            "anchor": _anchor()}
+
+
+def _anchor() -> dict[str, Any]:
+    """The chain against its latest signed checkpoint (kept outside the database)."""
+    try:
+        report = checkpoints.compare(checkpoints.read_latest(objectstore.configured()))
+    except (checkpoints.CheckpointError, AdapterError) as exc:
+        return {"ok": False, "text": f"the latest checkpoint cannot be used: {exc}"}
+    cp = report.checkpoint
+    if cp is None:
+        return {"ok": None, "text": "no signed checkpoint yet"}
+    if not report.ok:
+        return {"ok": False, "text": report.truncation or report.rewrite}
+    return {"ok": True, "text": f"matches the checkpoint of {cp.at} (entry {cp.head_id}, "
+                                f"{cp.count} entries; {report.entries_after} newer)"}
 
 
 def locks_context(user: Any) -> dict[str, Any]:
@@ -263,7 +280,7 @@ def metrics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
     writer = csv.DictWriter(response, fieldnames=metrics_mod.EXPORT_FIELDS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(csvsafe.row(r) for r in rows)  # like every CSV export
     return response
 
 

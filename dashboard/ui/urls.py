@@ -4,7 +4,7 @@ into the admin index (dashboard.ui.admin_site)."""
 
 from django.urls import path
 
-from dashboard.ui import admin_site, logs, views
+from dashboard.ui import admin_site, logs, two_factor, views
 
 admin_site.install()
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("locks/<slug:name>/release/", views.lock_release, name="lock-release"),
     path("metrics/", views.metrics, name="metrics"),
     path("metrics/export.<str:fmt>", views.metrics_export, name="metrics-export"),
+    path("two-factor/", two_factor.enrol, name="two-factor"),
 ]

@@ -46,6 +46,8 @@ class StaffTokenAuthentication(authentication.BaseAuthentication):
         token = StaffToken.objects.filter(prefix=parts.prefix, revoked_at__isnull=True).first()
         if token is None or not secret_matches(parts.secret, token.token_hash):
             raise exceptions.AuthenticationFailed("invalid staff token")
+        if token.expires_at is not None and token.expires_at <= timezone.now():
+            raise exceptions.AuthenticationFailed("staff token expired")
         StaffToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return StaffPrincipal(token), token
 
@@ -54,11 +56,25 @@ class StaffTokenAuthentication(authentication.BaseAuthentication):
 
 
 class IsLicenseStaff(permissions.BasePermission):
+    """A staff token with the scope the view names for the method, or a staff session whose
+    user holds the matching model permission (`view.access[method] = (scope, permission)`)."""
+
     message = "staff token or staff session required"
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and getattr(user, "is_staff", False))
+        if not (user and user.is_authenticated and getattr(user, "is_staff", False)):
+            return False
+        scope, perm = getattr(view, "access", {}).get(request.method, ("manage", "change_license"))
+        if isinstance(user, StaffPrincipal):
+            if scope not in (user.token.scopes or []):
+                self.message = f"this staff token lacks the {scope!r} scope"
+                return False
+            return True
+        if not user.has_perm(f"licenseapi.{perm}"):
+            self.message = f"you need the licenseapi.{perm} permission"
+            return False
+        return True
 
 
 def actor_of(request: Request) -> str:

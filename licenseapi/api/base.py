@@ -24,12 +24,8 @@ from licenseapi.models import License
 
 
 def client_ip(request: Request) -> str:
-    proxies = conf.trusted_proxies()
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies][:64]
+    # config.middleware.TrustedProxyMiddleware already put the address the trusted proxies saw
+    # (TRUSTED_PROXIES hops) into REMOTE_ADDR; X-Forwarded-For itself is never read here.
     return str(request.META.get("REMOTE_ADDR", "unknown"))[:64]
 
 

@@ -58,7 +58,12 @@ def _staff_queryset() -> QuerySet[License]:
     )
 
 
+READ = ("read", "view_license")
+
+
 class LicenseListCreateView(StaffView):
+    access = {"GET": READ, "POST": ("issue", "add_license")}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, enum=STATUSES),
@@ -111,6 +116,8 @@ class LicenseListCreateView(StaffView):
 
 
 class LicenseDetailView(StaffView):
+    access = {"GET": READ}
+
     @extend_schema(responses={200: s.LicenseSerializer})
     def get(self, request: Request, license_id: str) -> Response:
         """One license with its recent change log."""
@@ -122,6 +129,7 @@ class LicenseDetailView(StaffView):
 
 class LicenseActionView(StaffView):
     action_name = ""
+    access = {"POST": ("manage", "change_license")}
 
     @extend_schema(
         request=s.StatusChangeRequest,
@@ -139,6 +147,8 @@ class LicenseActionView(StaffView):
 
 
 class StaffCertificateView(StaffView):
+    access = {"GET": READ}
+
     @extend_schema(
         responses={
             200: OpenApiResponse(description="Signed certificate (JSON)"),

@@ -86,3 +86,10 @@ def test_it_refuses_a_since_that_is_not_rfc3339(trail, api_for):
                   "\u0662\u0660\u0660\u0661-01-01T00:00:00Z"):
         r = api.get(URL, {"since": since})
         assert r.status_code == 400 and "since" in r.json()["errors"], since
+
+
+def test_it_neutralises_formula_cells_in_the_csv_export(service, deployer, api_for):
+    services.lock_service(service=service, actor=deployer, via="api", reason="=cmd|' /C calc'!A0")
+    r = api_for("read").get(f"{URL}export/", {"format": "csv", "service": "license-api"})
+    parsed = list(csv.DictReader(io.StringIO(r.content.decode())))
+    assert parsed[0]["reason"] == "'=cmd|' /C calc'!A0"

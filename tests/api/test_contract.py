@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.contract, pytest.mark.slow]
 # operation's logic: every phase, including coverage (boundary values of every parameter,
 # hundreds of requests, much the same whatever the token). The narrower scopes mostly meet 403
 # on what they may not do, which fewer examples show. About a minute in all on 2 cores.
-BUDGET = {"admin": 15, "read": 8, "deploy": 5, "rollback": 5, "lock": 5}
+BUDGET = {"admin": 15, "read": 8, "deploy": 5, "rollback": 5, "lock": 5, "force": 5}
 PHASES = {"admin": "examples,coverage,fuzzing,stateful"}
 NARROW_PHASES = "examples,fuzzing,stateful"
 
@@ -51,7 +51,7 @@ def server(transactional_db: None, sandbox: Any, tmp_path: Path) -> Iterator[str
 
 def test_it_answers_as_its_schema_says_to_a_token_of_each_scope(server: str,
                                                                  tmp_path: Path) -> None:
-    # One server for all five runs (each would otherwise pay for a start and a database flush).
+    # One server for all six runs (each would otherwise pay for a start and a database flush).
     seed = contract.new_seed()
     reports = []
     for scope in SCOPES:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HEALTHY = "c0ffee" + "5" * 34
 DEAD = "dead" + "b" * 36
 
+
+def _wait_js(page: Any, expression: str, arg: Any = None, *, timeout: float) -> None:
+    """Poll a page expression from here: Playwright's wait_for_function evaluates its predicate
+    with eval inside the page, which the pages' Content-Security-Policy (no unsafe-eval)
+    refuses, and the pages keep that policy under test."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression!r}"
+        page.wait_for_timeout(100)
 
 def _deploy_from_index(page: Any, world: Any, commit: str, reason: str) -> int:
     page.goto(world.base + "/admin/")
@@ -94,7 +104,7 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
     # The connection drops: the page says so, reconnects by itself and resumes from its seq.
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
-    page.wait_for_function("window.dashLive.seq > 0", timeout=30_000)
+    _wait_js(page, "window.dashLive.seq > 0", timeout=30)
     page.evaluate("window.dashLive.ws.close()")
     page.locator("#conn[data-status=lost]").wait_for(timeout=5_000)
     assert "reconnecting" in page.locator("#conn").inner_text()
@@ -103,10 +113,8 @@ def test_it_deploys_fails_rolls_back_and_exports_in_the_browser(world, chromium)
     pods_before = set(page.locator("#pods-body tr[data-pod]").evaluate_all(
         "rows => rows.map(r => r.dataset.pod)"))
     try:
-        page.wait_for_function(
-            """before => [...document.querySelectorAll('#pods-body tr[data-pod]')]
-                 .some(r => !before.includes(r.dataset.pod))""",
-            arg=sorted(pods_before), timeout=90_000)
+        _wait_js(page, """before => [...document.querySelectorAll('#pods-body tr[data-pod]')]
+                 .some(r => !before.includes(r.dataset.pod))""", sorted(pods_before), timeout=90)
         _state(page).filter(has_text=re.compile(r"^\s*succeeded\s*$")).wait_for(timeout=120_000)
     except Exception:
         shot(page, "04-release-FAILED")

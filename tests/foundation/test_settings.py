@@ -35,6 +35,10 @@ def start_settings(**env: str) -> subprocess.CompletedProcess[str]:
         ("SLACK_API_URL", "slack.com"),
         ("EMAIL_URL", "imap://mail.example.com"),
         ("EMAIL_URL", "smtp://user:pw@mail.example.com:port"),
+        ("AUDIT_HMAC_KEYS", "k1:too-short"),
+        ("AUDIT_CHECKPOINT_URL", "s3://bucket/prefix"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("HTTPS_ONLY", "sometimes"),
     ],
 )
 def test_it_refuses_to_start_on_a_malformed_value_naming_the_variable(name, value):

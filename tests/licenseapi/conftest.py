@@ -64,7 +64,7 @@ def issued(product: Product) -> services.IssuedLicense:
 
 @pytest.fixture
 def staff_token(db: Any) -> str:
-    return services.create_staff_token("ci")
+    return services.create_staff_token("ci", ["read", "issue", "manage"])
 
 
 class JsonClient:

@@ -37,7 +37,7 @@ def test_it_limits_per_client_address_across_keys_and_endpoints(api, issued):
     assert status == 200
 
 
-@override_settings(LICENSE_RATE_LIMIT_PER_KEY=1000, LICENSE_RATE_LIMIT_PER_IP=1, LICENSE_TRUSTED_PROXIES=2)
+@override_settings(LICENSE_RATE_LIMIT_PER_KEY=1000, LICENSE_RATE_LIMIT_PER_IP=1, TRUSTED_PROXIES=2)
 def test_it_takes_the_client_address_from_the_load_balancer_when_told_to(api, issued):
     lb = {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.7, 10.0.0.1"}
     assert api.post(f"{BASE}/validate/", {"key": issued.key}, **lb)[0] == 200

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 
 from licenseapi.models import License, StaffToken
@@ -69,6 +69,7 @@ def test_it_accepts_a_staff_session_but_not_a_plain_user(api, product):
     from django.test import Client
 
     staff = User.objects.create_user("alice", password="pw-alice-123", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_license"))
     plain = User.objects.create_user("bob", password="pw-bob-1234")
     client = Client()
     client.force_login(plain)

@@ -37,6 +37,8 @@ def worker_env() -> dict[str, str]:
         )
     env["REDIS_URL"] = settings.REDIS_URL
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # Tests' receivers (webhooks, Slack's response_url) listen on the loopback address.
+    env.setdefault("OUTBOUND_PRIVATE_HOSTS", "127.0.0.1")
     return env
 
 

@@ -84,6 +84,15 @@ def test_it_maps_a_verified_email_once_and_remembers_it(slack_api):
     assert len(slack_api["calls"]) == 1  # the mapping answers from now on
 
 
+def test_it_audits_a_mapping_learned_from_a_verified_email(slack_api):
+    from dashboard.models import AuditEntry
+
+    make_user("ada")
+    slack_user("T1", "UVERIFIED")
+    entry = AuditEntry.objects.get(action="slack_mapping.create")
+    assert (entry.actor, entry.via, entry.payload["acting_as"]) == ("slack", "slack", "ada")
+
+
 def test_it_refuses_unverified_unknown_and_ambiguous_emails(slack_api):
     make_user("ada")
     assert slack_user("T1", "UUNVERIFIED") is None

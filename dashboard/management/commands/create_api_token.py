@@ -15,17 +15,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard.api import access
+from dashboard.api.access import SCOPE_PERMISSIONS
 from dashboard.api.models import SCOPES, ApiToken
-
-# scope -> the dashboard model permissions a dedicated token user needs for it
-SCOPE_PERMISSIONS = {
-    "read": ["view_service"],
-    "deploy": ["view_service", "deploy_service", "pause_service"],
-    "rollback": ["view_service", "rollback_service"],
-    "lock": ["view_service", "lock_service"],
-    "admin": ["view_service", "deploy_service", "pause_service", "rollback_service",
-              "lock_service", "force_lock"],
-}
 
 
 class Command(BaseCommand):
@@ -58,7 +50,7 @@ class Command(BaseCommand):
                 if not opts["replace"]:
                     # Re-running a bootstrap must give a usable token: rotate under the name.
                     self.stderr.write(f"token '{name}' exists: replacing it")
-                existing.delete()
+                access.delete_token(actor=access.SYSTEM, via="cli", token=existing)
             if opts["user"]:
                 user = User.objects.filter(username=opts["user"]).first()
                 if user is None:
@@ -72,9 +64,10 @@ class Command(BaseCommand):
                     content_type__app_label="dashboard", codename__in=codenames))
             expires = (timezone.now() + timedelta(days=opts["expires"])
                        if opts["expires"] else None)
-            token, raw = ApiToken.issue(
-                name=name, scopes=scopes, services=opts["service"], user=user,
-                expires_at=expires, via=opts["via"], rate_limit=opts["rate_limit"])
+            token, raw = access.issue_token(
+                actor=access.SYSTEM, via="cli", name=name, scopes=scopes,
+                services=opts["service"], user=user, expires_at=expires,
+                token_via=opts["via"], rate_limit=opts["rate_limit"])
         limits = f" services={','.join(token.services)}" if token.services else ""
         until = f" expires={expires:%Y-%m-%d}" if expires else ""
         self.stdout.write(f"Created API token '{name}' acting as {user.get_username()} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -15,6 +16,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Who or what uses the token (unique).")
+        parser.add_argument("--scopes", default="read",
+                            help="Comma-separated: read (list, see), issue (new licenses), "
+                                 "manage (suspend, reinstate, revoke). Default: read.")
+        parser.add_argument("--expires", type=int, default=90, metavar="DAYS",
+                            help="Days until the token stops working (default 90; 0 = never).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"].strip()
@@ -24,7 +30,15 @@ class Command(BaseCommand):
             raise CommandError(
                 f"a staff token named {name!r} exists; revoke it in the admin or pick another name"
             )
-        token = services.create_staff_token(name)
+        scopes = [x.strip() for x in options["scopes"].split(",") if x.strip()]
+        if options["expires"] < 0:
+            raise CommandError("--expires must be 0 (never) or a number of days")
+        try:
+            token = services.create_staff_token(
+                name, scopes,
+                timedelta(days=options["expires"]) if options["expires"] else None)
+        except ValueError as exc:
+            raise CommandError(f"--scopes: {exc}") from None
         self.stderr.write(
             f"Staff token {name!r} created. It is shown only now; "
             "send it as 'Authorization: Bearer <token>'."
