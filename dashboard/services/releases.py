@@ -202,15 +202,21 @@ def request_rollback(*, service: Service | str, actor: Any, via: str, reason: st
     return release
 
 
+def _current(release: Release | int) -> Release:
+    """The release as the database has it now (NotFound when there is no such release)."""
+    rel = release if isinstance(release, Release) else Release.objects.filter(pk=release).first()
+    if rel is None:
+        raise NotFound(f"no release {release}")
+    rel.refresh_from_db()
+    return rel
+
+
 def cancel_release(*, release: Release | int, actor: Any, via: str, reason: str = "") -> Release:
     """Cancel: queued -> cancelled; building -> cancelled (the Cloud Build is cancelled);
     migrating -> cancelled (the pre-deploy Job runs to its end);
     deploying/verifying -> rolling back."""
     via = check_via(via)
-    rel = release if isinstance(release, Release) else Release.objects.filter(pk=release).first()
-    if rel is None:
-        raise NotFound(f"no release {release}")
-    rel.refresh_from_db()
+    rel = _current(release)
     require(permissions.can_deploy, actor, via, rel.service, "cancel releases of")
     with transaction.atomic():
         # Service row first (the lock order transition() documents), then the audit chain.
@@ -238,10 +244,7 @@ def continue_step(*, release: Release | int, actor: Any, via: str, reason: str =
     """"Continue now": end the bake of the release's current rollout step early (the driver
     resumes the Deployment at its next look). Only while a step bakes."""
     via = check_via(via)
-    rel = release if isinstance(release, Release) else Release.objects.filter(pk=release).first()
-    if rel is None:
-        raise NotFound(f"no release {release}")
-    rel.refresh_from_db()
+    rel = _current(release)
     require(permissions.can_deploy, actor, via, rel.service, "continue releases of")
     with transaction.atomic():
         lifecycle.lock_service_row(rel.service_id)
