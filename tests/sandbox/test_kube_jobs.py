@@ -23,7 +23,9 @@ def job_body(name: str, image: str, *, command: list[str] = MIGRATE, backoff: in
              deadline: int | None = 60, ttl: int | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "backoffLimit": backoff,
-        "template": {"metadata": {"labels": {"app": "license-api"}}, "spec": {
+        # Its own app label: this session's sandbox is shared, and other tests list the
+        # Deployment's pods by app=license-api.
+        "template": {"metadata": {"labels": {"app": "license-api-migrate"}}, "spec": {
             "restartPolicy": "Never",
             "containers": [{"name": "app", "image": image, "command": command,
                             "env": [{"name": "APP_ROLE", "value": "licenseapi"}]}]}},
@@ -62,7 +64,7 @@ def test_it_runs_a_job_pod_to_completion_and_prints_the_migrations(sandbox, kube
     [pod] = job_pods(core, job)
     assert pod.status.phase == "Succeeded"
     assert pod.metadata.owner_references[0].kind == "Job"
-    assert pod.metadata.labels["job-name"] == name and pod.metadata.labels["app"] == "license-api"
+    assert pod.metadata.labels["job-name"] == name and pod.metadata.labels["app"] == "license-api-migrate"
     term = pod.status.container_statuses[0].state.terminated
     assert (term.exit_code, term.reason) == (0, "Completed")
     log = core.read_namespaced_pod_log(pod.metadata.name, NS)

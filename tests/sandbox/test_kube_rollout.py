@@ -260,7 +260,9 @@ def test_it_starts_a_slow_commit_after_about_three_times_the_delay(sandbox, kube
 
 def test_it_serves_container_logs_with_tail_timestamps_and_follow(sandbox, kube_api) -> None:
     core = client.CoreV1Api(kube_api)
-    pod = core.list_namespaced_pod(NS, label_selector="app=license-api").items[0]
+    # The Deployment's pods, not a pre-deploy Job's (another test may run one with the same app
+    # label in this session's sandbox).
+    pod = core.list_namespaced_pod(NS, label_selector="app=license-api,!job-name").items[0]
     full = _log(core, pod.metadata.name)
     assert "starting license-api image=gcr.io/sandbox/license-api:latest" in full
     tail = _log(core, pod.metadata.name, tail_lines=2, container="license-api")
