@@ -1,23 +1,22 @@
 """What the release, compare and metrics pages show beyond the release rows: build steps in
 words, the failure card in today's wording, the events panel scoped to the release, commits
-and pod template changes between two releases (git, the cluster), commit times for lead time.
+and pod template changes between two releases (git, the cluster).
 Reads only; a source that does not answer leaves its part unknown, never breaks the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from dashboard import refs, services, states
+from dashboard import refs, services
 from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import Release, ReleaseEvent
 from dashboard.rollout import changes, failfast
 from dashboard.rollout import templates as pod_templates
+from dashboard.services.dora import humanize
 from dashboard.ui import live
-from dashboard.ui import metrics as metrics_mod
 
 EVENTS_KEPT = 600
 
@@ -54,10 +53,10 @@ def step_rows(steps: list[dict[str, Any]], now: datetime | None = None) -> list[
         seconds, started = s.get("seconds"), s.get("started")
         duration = ""
         if seconds is not None:
-            duration = metrics_mod.humanize(timedelta(seconds=float(seconds)))
+            duration = humanize(timedelta(seconds=float(seconds)))
         elif started and status == "WORKING":
             begun = datetime.fromisoformat(str(started))
-            duration = f"running for {metrics_mod.humanize(now - begun)}"
+            duration = f"running for {humanize(now - begun)}"
         rows.append({**s, "label": s.get("label") or status_words(status),
                      "duration": duration, "done": status in BUILD_TERMINAL})
     return rows
@@ -94,20 +93,3 @@ def template_changes(release: Release, previous: Release | None) -> dict[str, An
         return {"config_changes": None,
                 "config_error": "the cluster no longer keeps both revisions' ReplicaSets"}
     return {"config_changes": pod_templates.diff(found[a], found[b]), "config_error": ""}
-
-
-def commit_times(releases: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], datetime]:
-    """(git_repo, sha) -> commit time, one git call per repository; a repository git cannot
-    read leaves its lead times unknown (n/a), it never breaks the page."""
-    by_repo: dict[str, set[str]] = {}
-    for r in releases:
-        if r["service__git_repo"] and r["commit_sha"] and r["state"] == states.SUCCEEDED:
-            by_repo.setdefault(r["service__git_repo"], set()).add(r["commit_sha"])
-    out: dict[tuple[str, str], datetime] = {}
-    for repo, shas in by_repo.items():
-        try:
-            for sha, at in refs.commit_times(repo, sorted(shas)).items():
-                out[(repo, sha)] = at
-        except refs.RepositoryUnavailable:
-            continue
-    return out
