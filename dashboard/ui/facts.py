@@ -1,6 +1,7 @@
 """What the release, compare and metrics pages show beyond the release rows: build steps in
 words, the failure card in today's wording, the events panel scoped to the release, commits
-and pod template changes between two releases (git, the cluster).
+pod template changes and migrations between two releases (git, the cluster, the
+pre-deploy Jobs' output).
 Reads only; a source that does not answer leaves its part unknown, never breaks the page."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.utils import timezone
 from dashboard import refs, services
 from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import Release, ReleaseEvent
-from dashboard.rollout import changes, failfast
+from dashboard.rollout import changes, failfast, predeploy
 from dashboard.rollout import templates as pod_templates
 from dashboard.services.dora import humanize
 from dashboard.ui import live
@@ -93,3 +94,28 @@ def template_changes(release: Release, previous: Release | None) -> dict[str, An
         return {"config_changes": None,
                 "config_error": "the cluster no longer keeps both revisions' ReplicaSets"}
     return {"config_changes": pod_templates.diff(found[a], found[b]), "config_error": ""}
+
+
+def migrations(release: Release, previous: Release | None) -> dict[str, Any]:
+    """Migrations run: what each release's pre-deploy Job applied (parsed from the `migrate`
+    output kept on the release), and the migration files the commits between them add or
+    delete (`git diff a..b`, like `commits`)."""
+    jobs = [{"release": r, "job": r.pre_deploy_job, "exit_code": r.pre_deploy_exit_code,
+             "applied": predeploy.applied_migrations(r.pre_deploy_log)}
+            for r in (previous, release) if r is not None]
+    out: dict[str, Any] = {"migration_jobs": jobs, "migration_files": None,
+                           "migration_files_error": ""}
+    repo = release.service.git_repo
+    if not (previous and repo and previous.commit_sha and release.commit_sha):
+        return out
+    if previous.commit_sha == release.commit_sha:
+        out["migration_files"] = {"added": [], "deleted": []}
+        return out
+    try:
+        files = refs.changed_files(repo, previous.commit_sha, release.commit_sha)
+    except (refs.RepositoryUnavailable, ValueError) as exc:
+        out["migration_files_error"] = str(exc)
+        return out
+    out["migration_files"] = {k: [f for f in v if not f.endswith("/__init__.py")]
+                              for k, v in files.items()}
+    return out

@@ -195,7 +195,8 @@ def compare(release: Release) -> dict[str, Any]:
     if previous and previous.commit_sha and release.commit_sha and repo.startswith("https://"):
         diff_url = f"{repo}/compare/{previous.commit_sha}...{release.commit_sha}"
     return {"release": release, "previous": previous, "rows": rows, "diff_url": diff_url,
-            **facts.commits(release, previous), **facts.template_changes(release, previous)}
+            **facts.commits(release, previous), **facts.template_changes(release, previous),
+            **facts.migrations(release, previous)}
 
 
 # --- audit, locks, metrics --------------------------------------------------------------------
