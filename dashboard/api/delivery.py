@@ -150,6 +150,6 @@ class DoraMetrics(ApiView):
         if isinstance(request.accepted_renderer, CSVRenderer):
             stamp = {"since": since.isoformat(), "until": until.isoformat()}
             return Response([{**row, **stamp} for row in rows])
-        report = {"since": since, "until": until, "window_days": rows[0]["window_days"]
-                  if rows else round(days, 3), "environment": environment, "metrics": rows}
+        report = {"since": since, "until": until, "environment": environment, "metrics": rows,
+                  "window_days": int(days) if days.is_integer() else round(days, 3)}
         return Response(DoraReportSerializer(report).data)
