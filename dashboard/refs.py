@@ -218,3 +218,31 @@ def log(repo: str, since: str, until: str, limit: int = LOG_LIMIT) -> list[Commi
             commits.append(Commit(parts[0], parts[1],
                                   datetime.fromtimestamp(int(parts[2]), tz=UTC), parts[3]))
     return commits
+
+
+MIGRATION_FILES = ":(glob)**/migrations/*.py"
+
+
+def changed_files(repo: str, since: str, until: str,
+                  pathspec: str = MIGRATION_FILES) -> dict[str, list[str]]:
+    """Files matching `pathspec` added and deleted from `since` to `until` (`git diff
+    --name-status since..until`; renames count as a deletion and an addition, and no file
+    content is needed, so a blobless mirror answers): {"added": [...], "deleted": [...]}.
+    ValueError for anything but SHAs; RepositoryUnavailable when the commits cannot be read."""
+    if not (is_sha(since) and is_sha(until)):
+        raise ValueError(f"since and until must be {SHA_RULE}")
+    for attempt in (False, True):
+        path = _mirror(repo, refresh=attempt)
+        done = _git(repo, *_git_dir_args(path), "diff", "--name-status", "--no-renames",
+                    "--diff-filter=AD", f"{since.lower()}..{until.lower()}", "--", pathspec)
+        if done.returncode == 0:
+            break
+        if os.path.isdir(repo) or attempt:
+            raise RepositoryUnavailable(f"{redact(repo)} has no history between "
+                                        f"{since[:12]} and {until[:12]}")
+    out: dict[str, list[str]] = {"added": [], "deleted": []}
+    for line in done.stdout.splitlines():
+        status, _, name = line.partition("\t")
+        if name and status in ("A", "D"):
+            out["added" if status == "A" else "deleted"].append(name)
+    return {k: sorted(v) for k, v in out.items()}

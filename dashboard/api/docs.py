@@ -25,7 +25,8 @@ class SchemaView(SpectacularAPIView):
 
 def index(request: HttpRequest) -> HttpResponse:
     """GET /api/v1/: where things are (no authentication needed to find the docs)."""
-    names = ["release-list", "service-list", "audit-list", "audit-export", "schema", "docs"]
+    names = ["release-list", "service-list", "audit-list", "audit-export", "metrics-dora",
+             "schema", "docs"]
     return JsonResponse({n.replace("-", "_"): reverse(f"dashboard_api:{n}") for n in names})
 
 

@@ -3,7 +3,7 @@
 
 from django.urls import include, path
 
-from dashboard.api import views
+from dashboard.api import delivery, views
 
 api_patterns = [
     path("releases/", views.ReleaseList.as_view(), name="release-list"),
@@ -23,6 +23,7 @@ api_patterns = [
     path("services/<slug:name>/unlock/", views.ServiceUnlock.as_view(), name="service-unlock"),
     path("audit/", views.AuditList.as_view(), name="audit-list"),
     path("audit/export/", views.AuditExport.as_view(), name="audit-export"),
+    path("metrics/dora/", delivery.DoraMetrics.as_view(), name="metrics-dora"),
 ]
 
 # The schema describes the API at its mounted prefix, and nothing else of the site.

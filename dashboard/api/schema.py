@@ -90,6 +90,7 @@ class ApiSchema(AutoSchema):
             codes.add(400)
         if path_params or self._get_paginator() is not None:
             codes.add(404)
+        codes |= set(getattr(self.view, "extra_problems", ()))  # e.g. 422 for a GET
         return codes
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:

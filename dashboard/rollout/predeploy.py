@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,3 +120,25 @@ def outcome(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> Outcom
         c = conds["Failed"]
         return Outcome(True, False, c.get("reason", ""), c.get("message", ""), exit_code, pod)
     return Outcome(False, exit_code=exit_code, pod=pod)
+
+
+# `manage.py migrate` prints "  Applying app.0012_name... OK" per migration; one that fails
+# prints its "Applying app.0013_name..." and then the traceback (no " OK").
+_APPLYING = re.compile(r"^\s*Applying (?P<name>[\w.-]+\.[\w-]+)\.\.\.(?P<rest>.*)$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str  # app_label.migration_name
+    ok: bool
+
+
+def applied_migrations(log: str) -> list[Migration]:
+    """The migrations a Django `migrate` run reports in its output, in order, each OK or not
+    (the one it failed on). Output of other commands yields nothing."""
+    found = []
+    for line in log.splitlines():
+        m = _APPLYING.match(line)
+        if m:
+            found.append(Migration(m["name"], m["rest"].strip().startswith("OK")))
+    return found

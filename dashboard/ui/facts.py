@@ -1,23 +1,23 @@
 """What the release, compare and metrics pages show beyond the release rows: build steps in
 words, the failure card in today's wording, the events panel scoped to the release, commits
-and pod template changes between two releases (git, the cluster), commit times for lead time.
+pod template changes and migrations between two releases (git, the cluster, the
+pre-deploy Jobs' output).
 Reads only; a source that does not answer leaves its part unknown, never breaks the page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from dashboard import refs, services, states
+from dashboard import refs, services
 from dashboard.adapters.types import BUILD_TERMINAL, status_words
 from dashboard.models import Release, ReleaseEvent
-from dashboard.rollout import changes, failfast
+from dashboard.rollout import changes, failfast, predeploy
 from dashboard.rollout import templates as pod_templates
+from dashboard.services.dora import humanize
 from dashboard.ui import live
-from dashboard.ui import metrics as metrics_mod
 
 EVENTS_KEPT = 600
 
@@ -54,10 +54,10 @@ def step_rows(steps: list[dict[str, Any]], now: datetime | None = None) -> list[
         seconds, started = s.get("seconds"), s.get("started")
         duration = ""
         if seconds is not None:
-            duration = metrics_mod.humanize(timedelta(seconds=float(seconds)))
+            duration = humanize(timedelta(seconds=float(seconds)))
         elif started and status == "WORKING":
             begun = datetime.fromisoformat(str(started))
-            duration = f"running for {metrics_mod.humanize(now - begun)}"
+            duration = f"running for {humanize(now - begun)}"
         rows.append({**s, "label": s.get("label") or status_words(status),
                      "duration": duration, "done": status in BUILD_TERMINAL})
     return rows
@@ -96,18 +96,26 @@ def template_changes(release: Release, previous: Release | None) -> dict[str, An
     return {"config_changes": pod_templates.diff(found[a], found[b]), "config_error": ""}
 
 
-def commit_times(releases: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], datetime]:
-    """(git_repo, sha) -> commit time, one git call per repository; a repository git cannot
-    read leaves its lead times unknown (n/a), it never breaks the page."""
-    by_repo: dict[str, set[str]] = {}
-    for r in releases:
-        if r["service__git_repo"] and r["commit_sha"] and r["state"] == states.SUCCEEDED:
-            by_repo.setdefault(r["service__git_repo"], set()).add(r["commit_sha"])
-    out: dict[tuple[str, str], datetime] = {}
-    for repo, shas in by_repo.items():
-        try:
-            for sha, at in refs.commit_times(repo, sorted(shas)).items():
-                out[(repo, sha)] = at
-        except refs.RepositoryUnavailable:
-            continue
+def migrations(release: Release, previous: Release | None) -> dict[str, Any]:
+    """Migrations run: what each release's pre-deploy Job applied (parsed from the `migrate`
+    output kept on the release), and the migration files the commits between them add or
+    delete (`git diff a..b`, like `commits`)."""
+    jobs = [{"release": r, "job": r.pre_deploy_job, "exit_code": r.pre_deploy_exit_code,
+             "applied": predeploy.applied_migrations(r.pre_deploy_log)}
+            for r in (previous, release) if r is not None]
+    out: dict[str, Any] = {"migration_jobs": jobs, "migration_files": None,
+                           "migration_files_error": ""}
+    repo = release.service.git_repo
+    if not (previous and repo and previous.commit_sha and release.commit_sha):
+        return out
+    if previous.commit_sha == release.commit_sha:
+        out["migration_files"] = {"added": [], "deleted": []}
+        return out
+    try:
+        files = refs.changed_files(repo, previous.commit_sha, release.commit_sha)
+    except (refs.RepositoryUnavailable, ValueError) as exc:
+        out["migration_files_error"] = str(exc)
+        return out
+    out["migration_files"] = {k: [f for f in v if not f.endswith("/__init__.py")]
+                              for k, v in files.items()}
     return out

@@ -17,8 +17,9 @@ from dashboard.adapters import objectstore
 from dashboard.adapters.errors import AdapterError
 from dashboard.audit import checkpoints
 from dashboard.models import AuditEntry, Lock, Release, ReleaseEvent
+from dashboard.services import dora
 from dashboard.ui import facts, live, pages
-from dashboard.ui import metrics as metrics_mod
+from dashboard.ui import metrics as charts
 from dashboard.ui.forms import ReleaseFilterForm
 
 PAGE_SIZE = 50
@@ -93,11 +94,11 @@ def _durations(release: Release) -> list[tuple[str, str]]:
     for phase, seconds in (release.timings or {}).items():
         try:
             spent = timedelta(seconds=float(seconds))
-            out.append((phase.replace("_", " "), metrics_mod.humanize(spent)))
+            out.append((phase.replace("_", " "), dora.humanize(spent)))
         except (TypeError, ValueError):
             continue
     if release.started_at and release.finished_at:
-        out.append(("total", metrics_mod.humanize(release.finished_at - release.started_at)))
+        out.append(("total", dora.humanize(release.finished_at - release.started_at)))
     return out
 
 
@@ -137,7 +138,7 @@ def release_list(request: HttpRequest) -> dict[str, Any]:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    rows = [(r, metrics_mod.humanize(r.finished_at - r.started_at)
+    rows = [(r, dora.humanize(r.finished_at - r.started_at)
              if r.finished_at and r.started_at else "") for r in page.object_list]
     return {"filter_form": form, "page_obj": page, "rows": rows, "query": query.urlencode()}
 
@@ -194,7 +195,8 @@ def compare(release: Release) -> dict[str, Any]:
     if previous and previous.commit_sha and release.commit_sha and repo.startswith("https://"):
         diff_url = f"{repo}/compare/{previous.commit_sha}...{release.commit_sha}"
     return {"release": release, "previous": previous, "rows": rows, "diff_url": diff_url,
-            **facts.commits(release, previous), **facts.template_changes(release, previous)}
+            **facts.commits(release, previous), **facts.template_changes(release, previous),
+            **facts.migrations(release, previous)}
 
 
 # --- audit, locks, metrics --------------------------------------------------------------------
@@ -254,22 +256,16 @@ def metrics_context(request: HttpRequest) -> dict[str, Any]:
         days = max(7, min(int(request.GET.get("days", "28")), 365))
     except ValueError:
         days = 28
-    now = timezone.now()
-    visible = pages.visible_services(request.user)
-    rows = metric_rows(visible, since=now - timedelta(days=days * 2))
-    computed = metrics_mod.compute(rows, now=now, window_days=days)
-    names = {m.service for m in computed}
-    for s in visible:
-        if s.name not in names:
-            computed.append(metrics_mod.ServiceMetrics(service=s.name, window_days=days))
-    computed.sort(key=lambda m: m.service)
-    return {"metrics": computed, "days": days, "humanize": metrics_mod.humanize}
+    visible = list(pages.visible_services(request.user))
+    computed = dora.figures(visible, now=timezone.now(), window_days=days)
+    return {"metrics": computed, "charts": charts.charts(computed), "days": days,
+            "humanize": dora.humanize}
 
 
 def metrics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The metrics page's figures as JSON or CSV (same window: ?days=)."""
     ctx = metrics_context(request)
-    rows = [metrics_mod.export_row(m) for m in ctx["metrics"]]
+    rows = [dora.export_row(m) for m in ctx["metrics"]]
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     if fmt == "json":
         response: HttpResponse = JsonResponse({"window_days": ctx["days"], "metrics": rows},
@@ -278,33 +274,7 @@ def metrics_export(request: HttpRequest, fmt: str) -> HttpResponse:
         return response
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="metrics-{stamp}.csv"'
-    writer = csv.DictWriter(response, fieldnames=metrics_mod.EXPORT_FIELDS)
+    writer = csv.DictWriter(response, fieldnames=dora.EXPORT_FIELDS)
     writer.writeheader()
     writer.writerows(csvsafe.row(r) for r in rows)  # like every CSV export
     return response
-
-
-def metric_rows(services: Any, *, since: datetime) -> list[metrics_mod.Row]:
-    """Two queries: the releases, and the first failure event of each failed one (plus one
-    git call per repository for commit times)."""
-    releases = list(
-        Release.objects.filter(service__in=services, state__in=states.TERMINAL)
-        .filter(Q(finished_at__gte=since) | Q(finished_at__isnull=True, created_at__gte=since))
-        .values("id", "service__name", "service__git_repo", "kind", "state", "started_at",
-                "finished_at", "commit_sha")
-    )
-    commits = facts.commit_times(releases)
-    failed_ids = [r["id"] for r in releases if r["state"] in metrics_mod.FAILED_STATES]
-    failed_at: dict[int, datetime] = {}
-    if failed_ids:
-        for rid, at in (ReleaseEvent.objects.filter(
-                release_id__in=failed_ids, state__in=(states.FAILED, states.ROLLING_BACK))
-                .order_by("at").values_list("release_id", "at")):
-            failed_at.setdefault(rid, at)
-    return [
-        metrics_mod.Row(service=r["service__name"], kind=r["kind"], state=r["state"],
-                        started_at=r["started_at"], finished_at=r["finished_at"],
-                        failed_at=failed_at.get(r["id"]),
-                        commit_at=commits.get((r["service__git_repo"], r["commit_sha"])))
-        for r in releases
-    ]

@@ -92,3 +92,46 @@ def test_it_passes_only_shas_to_git_and_keeps_passwords_out(repo, settings, tmp_
     assert "s3cret" not in str(err.value) and "deployer" not in str(err.value)
     with pytest.raises(refs.RepositoryUnavailable):
         refs.log(str(tmp_path), shas["v1"], shas["main"])  # not a repository: never a parent's
+
+
+def test_it_lists_migration_files_added_and_deleted_between_commits(settings, tmp_path):
+    from tests.gitrepo import _git
+
+    settings.VAR_DIR = tmp_path / "var"
+    path = tmp_path / "src"
+    (path / "app" / "migrations").mkdir(parents=True)
+    _git(path, "init", "-q")
+    (path / "app" / "migrations" / "0001_initial.py").write_text("# 1\n")
+    (path / "README").write_text("x\n")
+    _git(path, "add", "-A")
+    _git(path, "commit", "-q", "-m", "one")
+    one = _git(path, "rev-parse", "HEAD")
+    (path / "app" / "migrations" / "0002_more.py").write_text("# 2\n")
+    (path / "migrations").mkdir()
+    (path / "migrations" / "0001_top.py").write_text("# top\n")
+    (path / "app" / "migrations" / "notes.txt").write_text("not python\n")
+    (path / "README").write_text("y\n")
+    _git(path, "add", "-A")
+    _git(path, "commit", "-q", "-m", "two")
+    two = _git(path, "rev-parse", "HEAD")
+    for where in (str(path), f"file://{path}"):  # in place, and through the blobless mirror
+        assert refs.changed_files(where, one, two) == {
+            "added": ["app/migrations/0002_more.py", "migrations/0001_top.py"], "deleted": []}
+        assert refs.changed_files(where, two, one)["deleted"] == [
+            "app/migrations/0002_more.py", "migrations/0001_top.py"]
+    with pytest.raises(ValueError):
+        refs.changed_files(str(path), "--output=/tmp/x", two)
+
+
+def test_it_reads_the_migrations_a_migrate_run_applied():
+    from dashboard.rollout.predeploy import Migration, applied_migrations
+
+    out = ("Operations to perform:\n  Apply all migrations: admin, licenses\nRunning migrations:\n"
+           "  Applying licenses.0012_license_seats... OK\n"
+           "  Applying auth.0013_user-x... OK (0.1s)\n"
+           "  Applying licenses.0099_not_null...Traceback (most recent call last):\n"
+           "django.db.utils.IntegrityError: ...\n")
+    assert applied_migrations(out) == [Migration("licenses.0012_license_seats", True),
+                                       Migration("auth.0013_user-x", True),
+                                       Migration("licenses.0099_not_null", False)]
+    assert applied_migrations("+ ./warm-cache\ndone\n") == []

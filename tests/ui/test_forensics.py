@@ -110,3 +110,70 @@ def test_the_failure_card_reads_as_a_person_would_write_it(admin_client, service
     card = body.split('id="h-failure"', 1)[1].split("</section>", 1)[0]
     assert "exited with code 1, 1 restart</strong>" in card and "1 times" not in card
     assert "exit code 1, restarted 5 times" in card
+
+
+MIGRATE_OK = ("Operations to perform:\n  Apply all migrations: licenses\nRunning migrations:\n"
+              "  Applying licenses.0012_license_seats... OK\n"
+              "  Applying licenses.0013_activation_device_index... OK\n")
+MIGRATE_FAILED = ("Running migrations:\n  Applying licenses.0014_customer... OK\n"
+                  "  Applying licenses.0015_customer_not_null...Traceback (most recent call last):\n"
+                  "django.db.utils.IntegrityError: column \"customer_id\" contains null values\n")
+
+
+def test_the_compare_page_lists_migrations_run_and_migration_files_from_git(admin_client, service,
+                                                                            tmp_path):
+    from tests.gitrepo import _git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "licenses" / "migrations").mkdir(parents=True)
+    (repo / "licenses" / "migrations" / "__init__.py").write_text("")
+    (repo / "licenses" / "migrations" / "0012_license_seats.py").write_text("# 12\n")
+    (repo / "licenses" / "views.py").write_text("# views\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "seats")
+    before = _git(repo, "rev-parse", "HEAD")
+    (repo / "licenses" / "migrations" / "0013_activation_device_index.py").write_text("# 13\n")
+    (repo / "licenses" / "migrations" / "helpers").mkdir()
+    (repo / "licenses" / "migrations" / "helpers" / "x.txt").write_text("not a migration\n")
+    (repo / "licenses" / "views.py").write_text("# views, changed\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "device index")
+    after = _git(repo, "rev-parse", "HEAD")
+    service.git_repo = str(repo)
+    service.save(update_fields=["git_repo"])
+    older = make_release(service, commit=before, pre_deploy_job="license-api-pre-1",
+                         pre_deploy_exit_code=0, pre_deploy_log=MIGRATE_OK)
+    newer = make_release(service, commit=after, state="failed", pre_deploy_job="license-api-pre-2",
+                         pre_deploy_exit_code=1, pre_deploy_log=MIGRATE_FAILED)
+
+    body = admin_client.get(reverse("deployments:release-compare", args=[newer.pk])).content.decode()
+    section = body.split('id="h-migrations"', 1)[1].split("</section>", 1)[0]
+    jobs = section.split('id="migrations-run"', 1)[1].split("</table>", 1)[0]
+    old_row = jobs.split(f'data-release="{older.pk}"', 1)[1].split("</tr>", 1)[0]
+    new_row = jobs.split(f'data-release="{newer.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "license-api-pre-1" in old_row and "exited 0" in old_row
+    assert re.findall(r"licenses\.\d{4}_\w+", old_row) == [
+        "licenses.0012_license_seats", "licenses.0013_activation_device_index"]
+    assert "license-api-pre-2" in new_row and "exited 1" in new_row
+    assert "licenses.0014_customer" in new_row
+    assert re.search(r"licenses\.0015_customer_not_null\s*<span[^>]*>failed", new_row)
+    files = section.split('id="migration-files"', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'data-change="(\w+)">[^<]*?(\S+\.py)<', files) == [
+        ("added", "licenses/migrations/0013_activation_device_index.py")]
+
+    back = make_release(service, commit=before)  # going back: the newer code's migration is gone
+    body = admin_client.get(reverse("deployments:release-compare", args=[back.pk])).content.decode()
+    files = body.split('id="migration-files"', 1)[1].split("</ul>", 1)[0]
+    assert 'data-change="deleted"' in files and "0013_activation_device_index.py" in files
+    row = body.split('id="migrations-run"', 1)[1].split(f'data-release="{back.pk}"', 1)[1]
+    assert "none ran" in row.split("</tr>", 1)[0]
+
+
+def test_the_compare_page_says_why_migration_files_are_unknown(admin_client, service):
+    make_release(service, commit="a" * 40)
+    newer = make_release(service, commit="b" * 40)
+    body = admin_client.get(reverse("deployments:release-compare", args=[newer.pk])).content.decode()
+    section = body.split('id="h-migrations"', 1)[1].split("</section>", 1)[0]
+    assert "has no git repository set" in section
